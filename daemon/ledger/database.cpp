@@ -1,0 +1,233 @@
+// See database.hpp.
+#include "ledger/database.hpp"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace steward::ledger {
+namespace {
+
+core::Error sqliteError(sqlite3* db, std::string_view what) {
+  return core::Error{std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory")};
+}
+
+}  // namespace
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    db_ = std::exchange(other.db_, nullptr);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+
+Statement& Statement::bindBlob(int index, std::span<const unsigned char> blob) {
+  sqlite3_bind_blob64(stmt_, index, blob.data(), blob.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::bindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqliteError(db_, "sqlite step");
+}
+
+Result<void> Statement::run() {
+  for (;;) {
+    auto r = step();
+    if (!r) {
+      reset();
+      return r.error();
+    }
+    if (!*r) break;
+  }
+  reset();
+  return {};
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+double Statement::real(int column) const { return sqlite3_column_double(stmt_, column); }
+std::string Statement::text(int column) const { return std::string(textView(column)); }
+
+std::string_view Statement::textView(int column) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  if (!p) return {};
+  return {p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
+bool Statement::isNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+std::span<const unsigned char> Statement::blob(int column) const {
+  const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_, column));
+  if (!p) return {};
+  return {p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
+Result<Database> Database::open(const std::string& path, OpenMode mode) {
+  sqlite3* db = nullptr;
+  const int flags = (mode == OpenMode::readOnly ? SQLITE_OPEN_READONLY
+                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    core::Error e = sqliteError(db, "cannot open database " + path);
+    sqlite3_close(db);
+    return e;
+  }
+  Database database(db);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_extended_result_codes(db, 1);
+  if (mode == OpenMode::readWrite) {
+    // WAL: readers (stewardctl --db) never block the daemon. synchronous=FULL: every commit is
+    // on disk before it is reported, which is what "nothing committed is ever lost" needs.
+    if (auto r = database.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !r)
+      return r.error();
+  }
+  if (auto r = database.exec("PRAGMA foreign_keys=ON;"); !r) return r.error();
+  return database;
+}
+
+Database::Database(Database&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), depth_(std::exchange(other.depth_, 0)) {}
+
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    sqlite3_close_v2(db_);
+    db_ = std::exchange(other.db_, nullptr);
+    depth_ = std::exchange(other.depth_, 0);
+  }
+  return *this;
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+Result<void> Database::exec(std::string_view sql) {
+  std::string owned(sql);
+  char* message = nullptr;
+  if (sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    core::Error e{std::string("sqlite: ") + (message ? message : "error")};
+    sqlite3_free(message);
+    return e;
+  }
+  return {};
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &stmt, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "sqlite prepare");
+  }
+  return Statement(db_, stmt);
+}
+
+Result<int> Database::schemaVersion(std::string_view component) {
+  if (auto r = exec("CREATE TABLE IF NOT EXISTS schema_versions ("
+                    "component TEXT PRIMARY KEY, version INTEGER NOT NULL)");
+      !r)
+    return r.error();
+  auto q = prepare("SELECT version FROM schema_versions WHERE component = ?1");
+  if (!q) return q.error();
+  q->bind(1, component);
+  auto row = q->step();
+  if (!row) return row.error();
+  return *row ? static_cast<int>(q->int64(0)) : 0;
+}
+
+Result<void> Database::migrate(std::string_view component, std::span<const std::string_view> steps) {
+  auto current = schemaVersion(component);
+  if (!current) return current.error();
+  if (*current > static_cast<int>(steps.size())) {
+    return core::fail("schema of " + std::string(component) + " is at version " +
+                      std::to_string(*current) + ", newer than this program knows (" +
+                      std::to_string(steps.size()) + ")");
+  }
+  for (int v = *current; v < static_cast<int>(steps.size()); ++v) {
+    Transaction tx(*this);
+    if (!tx.begun()) return tx.error();
+    if (auto r = exec(steps[static_cast<std::size_t>(v)]); !r) {
+      return core::fail("migrating " + std::string(component) + " to version " +
+                        std::to_string(v + 1) + ": " + r.error().message);
+    }
+    auto up = prepare(
+        "INSERT INTO schema_versions(component, version) VALUES(?1, ?2) "
+        "ON CONFLICT(component) DO UPDATE SET version = excluded.version");
+    if (!up) return up.error();
+    up->bind(1, component).bind(2, v + 1);
+    if (auto r = up->run(); !r) return r.error();
+    if (auto r = tx.commit(); !r) return r.error();
+  }
+  return {};
+}
+
+std::int64_t Database::lastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+int Database::changes() const { return sqlite3_changes(db_); }
+
+Transaction::Transaction(Database& db) : db_(db) {
+  const std::string sql = db_.depth_ == 0 ? "BEGIN IMMEDIATE"
+                                          : "SAVEPOINT sp" + std::to_string(db_.depth_);
+  if (auto r = db_.exec(sql); !r) {
+    error_ = r.error();
+    return;
+  }
+  begun_ = true;
+  ++db_.depth_;
+}
+
+Result<void> Transaction::commit() {
+  if (!begun_ || done_) return core::fail("transaction not active");
+  const int level = db_.depth_ - 1;
+  const std::string sql = level == 0 ? "COMMIT" : "RELEASE sp" + std::to_string(level);
+  if (auto r = db_.exec(sql); !r) return r;
+  done_ = true;
+  --db_.depth_;
+  return {};
+}
+
+Transaction::~Transaction() {
+  if (!begun_ || done_) return;
+  const int level = db_.depth_ - 1;
+  if (level == 0) {
+    (void)db_.exec("ROLLBACK");
+  } else {
+    const std::string sp = "sp" + std::to_string(level);
+    (void)db_.exec("ROLLBACK TO " + sp + "; RELEASE " + sp);
+  }
+  --db_.depth_;
+}
+
+}  // namespace steward::ledger
