@@ -37,7 +37,11 @@ class ManualClock final : public Clock {
 };
 
 // Milliseconds since the Unix epoch, for storage.
-inline long long toUnixMillis(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint fromUnixMillis(long long ms) { return TimePoint{Duration{ms}}; }
+inline long long toUnixMillis(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline TimePoint fromUnixMillis(long long ms) {
+  return TimePoint{Duration{ms}};
+}
 
 }  // namespace steward::core

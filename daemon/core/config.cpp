@@ -1,10 +1,10 @@
 // See config.hpp. The file has four tables: [daemon], [broker], [limits], [discovery].
 #include "core/config.hpp"
 
+#include <toml++/toml.h>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/duration.hpp"
 
@@ -29,7 +29,8 @@ class Reader {
                  std::span<const std::string_view> known) {
     for (const auto& [key, node] : table) {
       bool found = false;
-      for (auto k : known) found = found || k == key.str();
+      for (auto k : known)
+        found = found || k == key.str();
       if (found) continue;
       std::string message = "unknown key";
       if (auto s = closestMatch(key.str(), known); !s.empty())
@@ -154,13 +155,20 @@ class Reader {
 
   static std::string typeName(const toml::node& n) {
     switch (n.type()) {
-      case toml::node_type::string: return "a string";
-      case toml::node_type::integer: return "an integer";
-      case toml::node_type::floating_point: return "a number";
-      case toml::node_type::boolean: return "a boolean";
-      case toml::node_type::array: return "an array";
-      case toml::node_type::table: return "a table";
-      default: return "a date or time";
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+        return "an integer";
+      case toml::node_type::floating_point:
+        return "a number";
+      case toml::node_type::boolean:
+        return "a boolean";
+      case toml::node_type::array:
+        return "an array";
+      case toml::node_type::table:
+        return "a table";
+      default:
+        return "a date or time";
     }
   }
 
@@ -186,8 +194,8 @@ bool parseBrokerUrl(std::string_view url, BrokerConfig& broker, std::string& why
     return false;
   }
   std::string_view host = rest;
-  if (const auto colon = rest.rfind(':'); colon != std::string_view::npos &&
-                                          rest.find(']', colon) == std::string_view::npos) {
+  if (const auto colon = rest.rfind(':');
+      colon != std::string_view::npos && rest.find(']', colon) == std::string_view::npos) {
     host = rest.substr(0, colon);
     const std::string port(rest.substr(colon + 1));
     char* end = nullptr;
@@ -212,8 +220,8 @@ void readConfig(const toml::table& root, Reader& r, DaemonConfig& c) {
   r.checkKeys(root, "", kTop);
 
   if (const auto* t = r.table(root, "daemon")) {
-    static constexpr std::string_view kKeys[] = {"state_directory", "policy_directory",
-                                                 "log_level", "checkpoint_interval"};
+    static constexpr std::string_view kKeys[] = {"state_directory", "policy_directory", "log_level",
+                                                 "checkpoint_interval"};
     r.checkKeys(*t, "daemon", kKeys);
     r.string(*t, "daemon", "state_directory", c.state_directory);
     r.string(*t, "daemon", "policy_directory", c.policy_directory);
@@ -232,8 +240,8 @@ void readConfig(const toml::table& root, Reader& r, DaemonConfig& c) {
 
   if (const auto* t = r.table(root, "broker")) {
     static constexpr std::string_view kKeys[] = {
-        "url",       "username",  "password",      "ca_file",       "cert_file",
-        "key_file",  "client_id", "keepalive",     "reconnect_min", "reconnect_max"};
+        "url",      "username",  "password",  "ca_file",       "cert_file",
+        "key_file", "client_id", "keepalive", "reconnect_min", "reconnect_max"};
     r.checkKeys(*t, "broker", kKeys);
     std::string url;
     r.string(*t, "broker", "url", url);
@@ -271,15 +279,15 @@ void readConfig(const toml::table& root, Reader& r, DaemonConfig& c) {
     r.integer(*t, "limits", "max_payload_bytes", c.limits.max_payload_bytes, 256, 16 << 20);
     r.integer(*t, "limits", "max_devices", c.limits.max_devices, 1, 100000);
     r.integer(*t, "limits", "max_needs_per_device", c.limits.max_needs_per_device, 1, 1000);
-    r.number(*t, "limits", "device_messages_per_second", c.limits.device_messages_per_second,
-             0.01, 100000);
+    r.number(*t, "limits", "device_messages_per_second", c.limits.device_messages_per_second, 0.01,
+             100000);
     r.number(*t, "limits", "device_burst", c.limits.device_burst, 1, 1e7);
   }
 
   if (const auto* t = r.table(root, "discovery")) {
-    static constexpr std::string_view kKeys[] = {"homeassistant_prefix", "zigbee2mqtt_base",
-                                                 "tasmota_prefix", "homie_prefix",
-                                                 "service_types", "publish_hub", "avahi"};
+    static constexpr std::string_view kKeys[] = {
+        "homeassistant_prefix", "zigbee2mqtt_base", "tasmota_prefix", "homie_prefix",
+        "service_types",        "publish_hub",      "avahi"};
     r.checkKeys(*t, "discovery", kKeys);
     r.string(*t, "discovery", "homeassistant_prefix", c.discovery.homeassistant_prefix);
     r.string(*t, "discovery", "zigbee2mqtt_base", c.discovery.zigbee2mqtt_base);

@@ -17,10 +17,10 @@ namespace steward::core {
 struct BrokerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 1883;
-  bool tls = false;              // mqtts:// URL
-  std::string ca_file;           // TLS: CA bundle to verify the broker
-  std::string cert_file;         // TLS: optional client certificate
-  std::string key_file;          // TLS: its key
+  bool tls = false;       // mqtts:// URL
+  std::string ca_file;    // TLS: CA bundle to verify the broker
+  std::string cert_file;  // TLS: optional client certificate
+  std::string key_file;   // TLS: its key
   std::string username;
   std::string password;
   std::string client_id = "stewardd";

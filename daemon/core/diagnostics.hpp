@@ -12,9 +12,9 @@ namespace steward::core {
 
 struct Diagnostic {
   std::string file;
-  int line = 0;    // 1-based; 0 when the position is unknown
-  int column = 0;  // 1-based
-  std::string key; // dotted key path, may be empty
+  int line = 0;     // 1-based; 0 when the position is unknown
+  int column = 0;   // 1-based
+  std::string key;  // dotted key path, may be empty
   std::string message;
 
   // "policy.toml:14:9: budgets.monthly: expected ..."

@@ -7,7 +7,8 @@ namespace steward::core {
 
 Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
   const std::string expected =
-      "expected a duration like \"30s\", \"15m\", \"48h\" or \"3d\", got \"" + std::string(text) + "\"";
+      "expected a duration like \"30s\", \"15m\", \"48h\" or \"3d\", got \"" + std::string(text) +
+      "\"";
   if (text.empty()) return fail(expected);
   std::int64_t total = 0;
   std::size_t i = 0;
@@ -26,12 +27,23 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
       i += 2;
     } else if (i < text.size()) {
       switch (text[i]) {
-        case 's': unit = 1000; break;
-        case 'm': unit = 60'000; break;
-        case 'h': unit = 3'600'000; break;
-        case 'd': unit = 86'400'000; break;
-        case 'w': unit = 7 * 86'400'000LL; break;
-        default: return fail(expected);
+        case 's':
+          unit = 1000;
+          break;
+        case 'm':
+          unit = 60'000;
+          break;
+        case 'h':
+          unit = 3'600'000;
+          break;
+        case 'd':
+          unit = 86'400'000;
+          break;
+        case 'w':
+          unit = 7 * 86'400'000LL;
+          break;
+        default:
+          return fail(expected);
       }
       ++i;
     } else {

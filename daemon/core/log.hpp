@@ -36,11 +36,21 @@ class Logger {
   bool enabled(LogLevel level) const { return level <= level_; }
 
   void log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
-  void error(std::string_view event, std::initializer_list<LogField> f = {}) { log(LogLevel::error, event, f); }
-  void warning(std::string_view event, std::initializer_list<LogField> f = {}) { log(LogLevel::warning, event, f); }
-  void notice(std::string_view event, std::initializer_list<LogField> f = {}) { log(LogLevel::notice, event, f); }
-  void info(std::string_view event, std::initializer_list<LogField> f = {}) { log(LogLevel::info, event, f); }
-  void debug(std::string_view event, std::initializer_list<LogField> f = {}) { log(LogLevel::debug, event, f); }
+  void error(std::string_view event, std::initializer_list<LogField> f = {}) {
+    log(LogLevel::error, event, f);
+  }
+  void warning(std::string_view event, std::initializer_list<LogField> f = {}) {
+    log(LogLevel::warning, event, f);
+  }
+  void notice(std::string_view event, std::initializer_list<LogField> f = {}) {
+    log(LogLevel::notice, event, f);
+  }
+  void info(std::string_view event, std::initializer_list<LogField> f = {}) {
+    log(LogLevel::info, event, f);
+  }
+  void debug(std::string_view event, std::initializer_list<LogField> f = {}) {
+    log(LogLevel::debug, event, f);
+  }
 
  private:
   LogLevel level_;

@@ -25,7 +25,8 @@ constexpr std::array<CurrencyRow, 40> kCurrencies{{
 
 std::int64_t pow10(int n) {
   std::int64_t r = 1;
-  while (n-- > 0) r *= 10;
+  while (n-- > 0)
+    r *= 10;
   return r;
 }
 
@@ -35,7 +36,8 @@ std::optional<Currency> currencyFromCode(std::string_view code) {
   for (const auto& row : kCurrencies) {
     if (row.code == code) {
       Currency c;
-      for (int i = 0; i < 3; ++i) c.code[i] = code[static_cast<std::size_t>(i)];
+      for (int i = 0; i < 3; ++i)
+        c.code[i] = code[static_cast<std::size_t>(i)];
       c.exponent = row.exponent;
       return c;
     }
@@ -44,7 +46,8 @@ std::optional<Currency> currencyFromCode(std::string_view code) {
 }
 
 Result<Money> parseMoney(std::string_view text) {
-  const std::string expected = "expected an amount like \"60.00 EUR\", got \"" + std::string(text) + "\"";
+  const std::string expected =
+      "expected an amount like \"60.00 EUR\", got \"" + std::string(text) + "\"";
   const auto space = text.find(' ');
   if (space == std::string_view::npos) return fail(expected);
   std::string_view number = text.substr(0, space);
@@ -52,8 +55,8 @@ Result<Money> parseMoney(std::string_view text) {
   if (code.size() != 3) return fail(expected);
   auto currency = currencyFromCode(code);
   if (!currency) {
-    return fail("unknown ISO 4217 currency \"" + std::string(code) + "\" in \"" + std::string(text) +
-                "\"");
+    return fail("unknown ISO 4217 currency \"" + std::string(code) + "\" in \"" +
+                std::string(text) + "\"");
   }
   std::string_view whole = number;
   std::string_view frac;
@@ -73,13 +76,15 @@ Result<Money> parseMoney(std::string_view text) {
   }
   std::int64_t units = 0;
   auto [p, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), units);
-  if (ec != std::errc{} || p != whole.data() + whole.size()) return fail("amount too large: \"" + std::string(text) + "\"");
+  if (ec != std::errc{} || p != whole.data() + whole.size())
+    return fail("amount too large: \"" + std::string(text) + "\"");
   const std::int64_t scale = pow10(currency->exponent);
   if (units > std::numeric_limits<std::int64_t>::max() / scale / 10) {
     return fail("amount too large: \"" + std::string(text) + "\"");
   }
   std::int64_t fraction = 0;
-  for (char ch : frac) fraction = fraction * 10 + (ch - '0');
+  for (char ch : frac)
+    fraction = fraction * 10 + (ch - '0');
   fraction *= pow10(currency->exponent - static_cast<int>(frac.size()));
   return Money{units * scale + fraction, *currency};
 }
@@ -88,8 +93,8 @@ std::string formatMoney(const Money& m) {
   const std::int64_t scale = pow10(m.currency.exponent);
   const bool negative = m.minor < 0;
   // Work in unsigned to format INT64_MIN without overflow.
-  const std::uint64_t abs = negative ? 0 - static_cast<std::uint64_t>(m.minor)
-                                     : static_cast<std::uint64_t>(m.minor);
+  const std::uint64_t abs =
+      negative ? 0 - static_cast<std::uint64_t>(m.minor) : static_cast<std::uint64_t>(m.minor);
   std::string out = negative ? "-" : "";
   out += std::to_string(abs / static_cast<std::uint64_t>(scale));
   if (m.currency.exponent > 0) {

@@ -13,7 +13,9 @@ void Notifier::send(std::string_view message) {
   sd_notify(0, m.c_str());
 }
 
-void Notifier::ready() { send("READY=1\nSTATUS=running"); }
+void Notifier::ready() {
+  send("READY=1\nSTATUS=running");
+}
 
 void Notifier::reloading() {
   timespec ts{};
@@ -23,9 +25,15 @@ void Notifier::reloading() {
   send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec) + "\nSTATUS=reloading");
 }
 
-void Notifier::stopping() { send("STOPPING=1\nSTATUS=stopping"); }
-void Notifier::watchdog() { send("WATCHDOG=1"); }
-void Notifier::status(std::string_view text) { send("STATUS=" + std::string(text)); }
+void Notifier::stopping() {
+  send("STOPPING=1\nSTATUS=stopping");
+}
+void Notifier::watchdog() {
+  send("WATCHDOG=1");
+}
+void Notifier::status(std::string_view text) {
+  send("STATUS=" + std::string(text));
+}
 
 std::optional<std::chrono::microseconds> Notifier::watchdogInterval() {
   uint64_t usec = 0;

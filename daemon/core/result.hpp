@@ -50,6 +50,8 @@ class [[nodiscard]] Result<void> {
   bool ok_ = true;
 };
 
-inline Error fail(std::string message) { return Error{std::move(message)}; }
+inline Error fail(std::string message) {
+  return Error{std::move(message)};
+}
 
 }  // namespace steward::core

@@ -11,7 +11,7 @@ TEST(Money, ParsesAmountsInMinorUnits) {
     const char* text;
     std::int64_t minor;
     const char* code;
-  } cases[] = {{"60.00 EUR", 6000, "EUR"}, {"60 EUR", 6000, "EUR"},   {"0.5 EUR", 50, "EUR"},
+  } cases[] = {{"60.00 EUR", 6000, "EUR"}, {"60 EUR", 6000, "EUR"},    {"0.5 EUR", 50, "EUR"},
                {"1200 JPY", 1200, "JPY"},  {"1.234 KWD", 1234, "KWD"}, {"0.01 USD", 1, "USD"}};
   for (const auto& c : cases) {
     auto m = parseMoney(c.text);
@@ -27,8 +27,7 @@ TEST(Money, RejectsWhatIsNotAnAmount) {
     auto m = parseMoney(bad);
     EXPECT_FALSE(m.ok()) << bad;
   }
-  EXPECT_EQ(parseMoney("60").error().message,
-            "expected an amount like \"60.00 EUR\", got \"60\"");
+  EXPECT_EQ(parseMoney("60").error().message, "expected an amount like \"60.00 EUR\", got \"60\"");
 }
 
 TEST(Money, FormatsRoundTrip) {

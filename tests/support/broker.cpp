@@ -12,17 +12,22 @@ Broker::Broker(std::string extra_config) : extra_(std::move(extra_config)) {
   start();
 }
 
-Broker::~Broker() { process_.stop(std::chrono::milliseconds(2000)); }
+Broker::~Broker() {
+  process_.stop(std::chrono::milliseconds(2000));
+}
 
 void Broker::start() {
   // Persistence on, saved on every change, so a killed broker comes back with its retained
   // messages like a real one restarted by systemd.
-  const std::string conf = dir_.write(
-      "mosquitto.conf", "listener " + std::to_string(port_) +
-                            " 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                            "persistence_location " + dir_.path() + "/\n"
-                            "autosave_interval 1\nautosave_on_changes true\n"
-                            "max_keepalive 3600\n" + extra_ + "\n");
+  const std::string conf =
+      dir_.write("mosquitto.conf", "listener " + std::to_string(port_) +
+                                       " 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                                       "persistence_location " +
+                                       dir_.path() +
+                                       "/\n"
+                                       "autosave_interval 1\nautosave_on_changes true\n"
+                                       "max_keepalive 3600\n" +
+                                       extra_ + "\n");
   for (int attempt = 0; attempt < 3; ++attempt) {
     process_ = Process({"mosquitto", "-c", conf}, dir_.file("mosquitto.log"));
     if (waitFor([&] { return tcpPortOpen(port_) || !process_.running(); },
@@ -36,7 +41,9 @@ void Broker::start() {
   throw std::runtime_error("mosquitto did not start: " + log());
 }
 
-std::string Broker::log() const { return readFile(dir_.file("mosquitto.log")); }
+std::string Broker::log() const {
+  return readFile(dir_.file("mosquitto.log"));
+}
 
 void Broker::kill() {
   process_.signal(SIGKILL);

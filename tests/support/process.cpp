@@ -23,7 +23,8 @@ namespace steward::test {
 
 Process::Process(std::vector<std::string> argv, const std::string& log_path,
                  std::vector<std::string> env) {
-  const std::string program = argv.at(0).find('/') == std::string::npos ? findProgram(argv[0]) : argv[0];
+  const std::string program =
+      argv.at(0).find('/') == std::string::npos ? findProgram(argv[0]) : argv[0];
   if (program.empty()) throw std::runtime_error("program not found: " + argv[0]);
 
   std::vector<std::string> envStrings;
@@ -36,12 +37,15 @@ Process::Process(std::vector<std::string> argv, const std::string& log_path,
     }
     if (!overridden) envStrings.push_back(entry);
   }
-  for (auto& add : env) envStrings.push_back(add);
+  for (auto& add : env)
+    envStrings.push_back(add);
 
   std::vector<char*> args, envp;
-  for (auto& a : argv) args.push_back(a.data());
+  for (auto& a : argv)
+    args.push_back(a.data());
   args.push_back(nullptr);
-  for (auto& e : envStrings) envp.push_back(e.data());
+  for (auto& e : envStrings)
+    envp.push_back(e.data());
   envp.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
@@ -60,7 +64,8 @@ Process::Process(std::vector<std::string> argv, const std::string& log_path,
   sigfillset(&all);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   const int rc = posix_spawn(&pid_, program.c_str(), &actions, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
