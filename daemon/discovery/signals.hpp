@@ -21,18 +21,18 @@ enum class SignalKind {
 enum class Severity { info, warning, critical };
 
 struct NeedSignal {
-  std::string device_id;    // registry id of the device that spoke
+  std::string device_id;  // registry id of the device that spoke
   SignalKind kind = SignalKind::consumable;
-  std::string key;          // what it is about: "toner-black", "battery", "E24", "electricity"
-  std::optional<double> level;         // consumable/battery: current level in `unit`
-  std::string unit;                    // "%", "pages", "kWh", "m3"
-  std::optional<double> low_threshold; // the device's own low mark, in `unit`
-  bool low = false;                    // the device says it is low / empty now
-  bool cleared = false;                // the need was withdrawn (empty retained payload)
-  Severity severity = Severity::info;  // fault/outage
-  std::string description;             // fault/outage text from the device
-  std::string product_hint;            // a product id the device suggests ("TN-2420"), if any
-  core::TimePoint observed_at;         // when the hub received it (injected clock)
+  std::string key;              // what it is about: "toner-black", "battery", "E24", "electricity"
+  std::optional<double> level;  // consumable/battery: current level in `unit`
+  std::string unit;             // "%", "pages", "kWh", "m3"
+  std::optional<double> low_threshold;  // the device's own low mark, in `unit`
+  bool low = false;                     // the device says it is low / empty now
+  bool cleared = false;                 // the need was withdrawn (empty retained payload)
+  Severity severity = Severity::info;   // fault/outage
+  std::string description;              // fault/outage text from the device
+  std::string product_hint;             // a product id the device suggests ("TN-2420"), if any
+  core::TimePoint observed_at;          // when the hub received it (injected clock)
 };
 
 }  // namespace steward::discovery
