@@ -1,7 +1,9 @@
 // See broker.hpp.
 #include "support/broker.hpp"
 
+#include <pwd.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <stdexcept>
 
@@ -16,18 +18,30 @@ Broker::~Broker() {
   process_.stop(std::chrono::milliseconds(2000));
 }
 
+namespace {
+
+std::string currentUser() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return pw ? pw->pw_name : "root";
+}
+
+}  // namespace
+
 void Broker::start() {
   // Persistence on, saved on every change, so a killed broker comes back with its retained
   // messages like a real one restarted by systemd.
-  const std::string conf =
-      dir_.write("mosquitto.conf", "listener " + std::to_string(port_) +
-                                       " 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                                       "persistence_location " +
-                                       dir_.path() +
-                                       "/\n"
-                                       "autosave_interval 1\nautosave_on_changes true\n"
-                                       "max_keepalive 3600\n" +
-                                       extra_ + "\n");
+  const std::string conf = dir_.write(
+      "mosquitto.conf", "listener " + std::to_string(port_) +
+                            " 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                            "persistence_location " +
+                            dir_.path() +
+                            "/\n"
+                            "autosave_interval 1\nautosave_on_changes true\n"
+                            "max_keepalive 3600\n"
+                            // Run as root, mosquitto would drop to user "mosquitto", which
+                            // cannot read this private temp dir: stay the invoking user.
+                            "user " +
+                            currentUser() + "\n" + extra_ + "\n");
   for (int attempt = 0; attempt < 3; ++attempt) {
     process_ = Process({"mosquitto", "-c", conf}, dir_.file("mosquitto.log"));
     if (waitFor([&] { return tcpPortOpen(port_) || !process_.running(); },
