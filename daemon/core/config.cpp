@@ -221,7 +221,7 @@ void readConfig(const toml::table& root, Reader& r, DaemonConfig& c) {
 
   if (const auto* t = r.table(root, "daemon")) {
     static constexpr std::string_view kKeys[] = {"state_directory", "policy_directory", "log_level",
-                                                 "checkpoint_interval"};
+                                                 "checkpoint_interval", "bus_address"};
     r.checkKeys(*t, "daemon", kKeys);
     r.string(*t, "daemon", "state_directory", c.state_directory);
     r.string(*t, "daemon", "policy_directory", c.policy_directory);
@@ -236,6 +236,7 @@ void readConfig(const toml::table& root, Reader& r, DaemonConfig& c) {
       }
     }
     r.duration(*t, "daemon", "checkpoint_interval", c.checkpoint_interval);
+    r.string(*t, "daemon", "bus_address", c.bus_address);
   }
 
   if (const auto* t = r.table(root, "broker")) {

@@ -52,6 +52,9 @@ struct DaemonConfig {
   std::string state_directory = "/var/lib/steward";
   std::string policy_directory = "/etc/steward";  // policy.toml and policy.d/
   LogLevel log_level = LogLevel::info;
+  // D-Bus: "" for the system bus (production); a bus address such as
+  // "unix:path=/run/x/bus" for a private bus (tests, the demo).
+  std::string bus_address;
   BrokerConfig broker;
   LimitsConfig limits;
   DiscoveryConfig discovery;
