@@ -1,0 +1,172 @@
+// What the owner's tools may ask of the hub, in one interface the Hub implements: D-Bus
+// (DbusService) and Home Assistant (HomeAssistantEntities) only translate to and from it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/money.hpp"
+#include "core/result.hpp"
+
+namespace steward::bus {
+
+// Why an operation failed; each maps to one named D-Bus error (see errorName()).
+enum class FailureKind {
+  invalidArgument,  // the request itself is malformed (bad id, unknown format)
+  notFound,         // no such decision, approval, order or device
+  conflict,         // the thing exists but is not in a state that allows this (already decided)
+  unavailable,      // the hub cannot do it right now (reloading, database busy)
+  accessDenied,     // the caller may not do this
+  failed,           // anything else; the message says what
+};
+
+struct Failure {
+  FailureKind kind = FailureKind::failed;
+  std::string message;
+};
+
+inline Failure invalidArgument(std::string m) {
+  return {FailureKind::invalidArgument, std::move(m)};
+}
+inline Failure notFound(std::string m) {
+  return {FailureKind::notFound, std::move(m)};
+}
+inline Failure conflict(std::string m) {
+  return {FailureKind::conflict, std::move(m)};
+}
+inline Failure unavailable(std::string m) {
+  return {FailureKind::unavailable, std::move(m)};
+}
+inline Failure accessDenied(std::string m) {
+  return {FailureKind::accessDenied, std::move(m)};
+}
+inline Failure failed(std::string m) {
+  return {FailureKind::failed, std::move(m)};
+}
+
+// "org.stewardhub.Steward1.Error.NotFound", ...
+std::string_view errorName(FailureKind kind);
+// The inverse, for clients; nullopt for names outside the org.stewardhub.Steward1.Error space.
+std::optional<FailureKind> failureKindFromName(std::string_view name);
+
+// A value or a Failure that says which named error to answer with.
+template <class T>
+class [[nodiscard]] OpResult {
+ public:
+  OpResult(T value) : v_(std::move(value)) {}
+  OpResult(Failure failure) : v_(std::move(failure)) {}
+  // A module's plain core::Error becomes `kind` (failed unless the caller knows better).
+  static OpResult fromCore(core::Result<T> r, FailureKind kind = FailureKind::failed) {
+    if (r) return OpResult(std::move(r).value());
+    return OpResult(Failure{kind, r.error().message});
+  }
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const T* operator->() const { return &value(); }
+  const T& operator*() const& { return value(); }
+  const Failure& failure() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Failure> v_;
+};
+
+// Who asked. Decisions caused by an owner's command record this.
+struct Caller {
+  std::optional<std::uint32_t> uid;  // D-Bus: the uid the bus daemon vouches for
+  std::string channel;               // "dbus" or "home-assistant"
+};
+
+struct LogQuery {
+  std::optional<core::TimePoint> since;  // only decisions at or after this time
+  std::string device;                    // only decisions about this device ("" any)
+  std::string kind;                      // only decisions of this kind ("" any)
+  std::uint32_t limit = 0;               // at most this many, newest last (0: no limit)
+};
+
+enum class ExportFormat { jsonl, csv };
+std::optional<ExportFormat> parseExportFormat(std::string_view name);
+
+// A yes/no answer with the JSON report behind it (verify, policy check).
+struct CheckReport {
+  bool ok = false;
+  std::string report_json;
+};
+
+enum class Mode { running, paused };
+std::string_view modeName(Mode mode);
+
+struct BudgetUse {
+  std::string category;
+  core::Money spent;  // this month, same currency as limit
+  core::Money limit;
+};
+
+struct ApprovalRequest {
+  std::string id;
+  std::string summary;  // one line for a person: "printer-office: toner TN-2420, 38.90 EUR"
+  std::string summary_json;
+};
+
+struct DecisionNotice {
+  std::int64_t seq = 0;
+  std::string id, kind, subject, outcome;
+  core::TimePoint at;
+};
+
+// Every listing returns the JSON document stewardctl prints with --json. Operations that change
+// things take the Caller so the decision they record names who asked; they must validate their
+// arguments (they come from outside the process) and change nothing when they fail.
+class Operations {
+ public:
+  virtual ~Operations() = default;
+
+  virtual OpResult<std::string> status() = 0;
+  virtual OpResult<std::string> devices() = 0;
+  virtual OpResult<std::string> needs() = 0;
+  virtual OpResult<std::string> log(const LogQuery& query) = 0;
+  virtual OpResult<std::string> explain(std::string_view decision_id) = 0;
+  virtual OpResult<CheckReport> verify() = 0;
+  virtual OpResult<std::string> exportLog(ExportFormat format) = 0;
+  virtual OpResult<std::string> approvals() = 0;
+
+  virtual OpResult<std::string> approve(std::string_view approval_id, const Caller& caller) = 0;
+  virtual OpResult<std::string> reject(std::string_view approval_id, const Caller& caller) = 0;
+  virtual OpResult<std::string> cancel(std::string_view order_id, const Caller& caller) = 0;
+  // device "" means all purchasing.
+  virtual OpResult<std::string> pause(std::string_view device, const Caller& caller) = 0;
+  virtual OpResult<std::string> resume(std::string_view device, const Caller& caller) = 0;
+  virtual OpResult<std::string> reload(const Caller& caller) = 0;
+
+  virtual OpResult<CheckReport> policyCheck() = 0;
+  virtual OpResult<std::string> simulate(std::string_view scenario_json) = 0;
+
+  // Cheap snapshots for properties and Home Assistant state; must not fail.
+  virtual Mode mode() = 0;
+  virtual std::vector<BudgetUse> budgetUse() = 0;
+  virtual std::vector<ApprovalRequest> pendingApprovals() = 0;  // oldest first
+};
+
+// What the hub announces as it happens; DbusService and HomeAssistantEntities both listen, so the
+// Hub calls each listener it owns.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  virtual void decisionRecorded(const DecisionNotice& decision) = 0;
+  virtual void approvalRequested(const ApprovalRequest& request) = 0;
+  // Approvals were decided, cancelled or expired: the pending list changed.
+  virtual void approvalsChanged() = 0;
+  virtual void budgetChanged(const BudgetUse& use) = 0;
+  virtual void modeChanged() = 0;
+};
+
+}  // namespace steward::bus
