@@ -698,11 +698,13 @@ void readRules(const toml::table& root, Reader& r, Policy& p, std::string_view n
     return;
   }
   if (a->size() > kMaxEntries) r.error(*n, std::string(name), "too many rules");
-  const Keys known = effect == Effect::forbid ? Keys(kForbidKeys) : Keys(kPermitKeys);
   for (std::size_t i = 0; i < a->size(); ++i) {
     const toml::table& t = *a->get(i)->as_table();
     const std::string path = std::string(name) + "[" + std::to_string(i) + "]";
-    r.checkKeys(t, path, known);
+    // Checked against the permit keys so the one permit-only key gets a clearer message.
+    r.checkKeys(t, path, kPermitKeys);
+    if (const toml::node* n = t.get("require_approval"); n && effect == Effect::forbid)
+      r.error(*n, path + ".require_approval", "only [[permit]] rules can require approval");
     Rule rule;
     rule.effect = effect;
     if (r.require(t, path, "id")) {
@@ -797,24 +799,28 @@ void checkRefs(const toml::table& root, Reader& r, const Policy& p) {
   const auto items = names(p.items);
   for (const Ref& ref : r.pendingRefs()) {
     const std::vector<std::string_view>* known = nullptr;
-    std::string what;
+    std::string what, section;
     switch (ref.kind) {
       case RefKind::category:
         known = &categories;
-        what = "category (no [budgets." + ref.value + "])";
+        what = "category";
+        section = "budgets";
         break;
       case RefKind::retailer:
         known = &retailers;
-        what = "retailer (no [retailers." + ref.value + "])";
+        what = "retailer";
+        section = "retailers";
         break;
       case RefKind::item:
         known = &items;
-        what = "item (no [items." + ref.value + "])";
+        what = "item";
+        section = "items";
         break;
     }
     if (std::find(known->begin(), known->end(), ref.value) != known->end()) continue;
-    r.error(*ref.node, ref.path,
-            "unknown " + what + " " + quoted(ref.value) + suggestion(ref.value, *known));
+    std::string hint = suggestion(ref.value, *known);
+    if (hint.empty()) hint = " (there is no [" + join(section, ref.value) + "])";
+    r.error(*ref.node, ref.path, "unknown " + what + " " + quoted(ref.value) + hint);
   }
   // An item may only list retailers that sell in its category.
   for (const auto& [id, item] : p.items) {
