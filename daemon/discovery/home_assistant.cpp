@@ -466,10 +466,10 @@ std::optional<Rejection> HomeAssistantSource::parseConfig(
   // Without a device block an entity is its own device, named by its unique id (or topic).
   if (u.ref.id.empty()) {
     const std::string unique = stringOr(*root, "unique_id");
-    u.ref.id =
-        unique.empty()
-            ? std::string(topic.substr(prefix_.size() + 1, topic.size() - prefix_.size() - 8))
-            : unique;
+    // "[<node>/]<object>": the discovery topic without prefix, component and "/config".
+    std::string_view node_object = topic.substr(prefix_.size() + 1 + component.size() + 1);
+    node_object.remove_suffix(7);
+    u.ref.id = unique.empty() ? std::string(node_object) : unique;
     u.name = stringOr(*root, "name");
     if (u.name->empty()) u.name.reset();
   }
