@@ -26,7 +26,9 @@ Statement& Statement::operator=(Statement&& other) noexcept {
   return *this;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
 
 Statement& Statement::bind(int index, std::int64_t value) {
   sqlite3_bind_int64(stmt_, index, value);
@@ -78,9 +80,15 @@ void Statement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
-double Statement::real(int column) const { return sqlite3_column_double(stmt_, column); }
-std::string Statement::text(int column) const { return std::string(textView(column)); }
+std::int64_t Statement::int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+double Statement::real(int column) const {
+  return sqlite3_column_double(stmt_, column);
+}
+std::string Statement::text(int column) const {
+  return std::string(textView(column));
+}
 
 std::string_view Statement::textView(int column) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
@@ -109,6 +117,7 @@ Result<Database> Database::open(const std::string& path, OpenMode mode) {
     return e;
   }
   Database database(db);
+  database.read_only_ = mode == OpenMode::readOnly;
   sqlite3_busy_timeout(db, 5000);
   sqlite3_extended_result_codes(db, 1);
   if (mode == OpenMode::readWrite) {
@@ -121,19 +130,33 @@ Result<Database> Database::open(const std::string& path, OpenMode mode) {
   return database;
 }
 
+Database::Database(sqlite3* db) : db_(db), rollbacks_(std::make_unique<std::uint64_t>(0)) {
+  sqlite3_rollback_hook(
+      db_, [](void* counter) { ++*static_cast<std::uint64_t*>(counter); }, rollbacks_.get());
+}
+
 Database::Database(Database&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), depth_(std::exchange(other.depth_, 0)) {}
+    : db_(std::exchange(other.db_, nullptr)),
+      depth_(std::exchange(other.depth_, 0)),
+      read_only_(other.read_only_),
+      rollbacks_(std::move(other.rollbacks_)),
+      after_commit_(std::move(other.after_commit_)) {}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
     sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
     depth_ = std::exchange(other.depth_, 0);
+    read_only_ = other.read_only_;
+    rollbacks_ = std::move(other.rollbacks_);
+    after_commit_ = std::move(other.after_commit_);
   }
   return *this;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  sqlite3_close_v2(db_);
+}
 
 Result<void> Database::exec(std::string_view sql) {
   std::string owned(sql);
@@ -168,7 +191,8 @@ Result<int> Database::schemaVersion(std::string_view component) {
   return *row ? static_cast<int>(q->int64(0)) : 0;
 }
 
-Result<void> Database::migrate(std::string_view component, std::span<const std::string_view> steps) {
+Result<void> Database::migrate(std::string_view component,
+                               std::span<const std::string_view> steps) {
   auto current = schemaVersion(component);
   if (!current) return current.error();
   if (*current > static_cast<int>(steps.size())) {
@@ -194,18 +218,69 @@ Result<void> Database::migrate(std::string_view component, std::span<const std::
   return {};
 }
 
-std::int64_t Database::lastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
-int Database::changes() const { return sqlite3_changes(db_); }
+Result<bool> Database::hasTable(std::string_view name) {
+  auto q = prepare("SELECT 1 FROM sqlite_schema WHERE type IN ('table', 'view') AND name = ?1");
+  if (!q) return q.error();
+  q->bind(1, name);
+  auto row = q->step();
+  if (!row) return row.error();
+  return *row;
+}
+
+void Database::afterCommit(std::function<void()> fn) {
+  if (after_commit_.empty()) {
+    fn();
+    return;
+  }
+  after_commit_.back().push_back(std::move(fn));
+}
+
+void Database::beginLevel() {
+  ++depth_;
+  after_commit_.emplace_back();
+}
+
+void Database::releaseLevel() {
+  // A released savepoint's callbacks now wait for the enclosing level.
+  auto done = std::move(after_commit_.back());
+  after_commit_.pop_back();
+  --depth_;
+  auto& parent = after_commit_.back();
+  for (auto& fn : done)
+    parent.push_back(std::move(fn));
+}
+
+void Database::discardLevel() {
+  after_commit_.pop_back();
+  --depth_;
+  ++*rollbacks_;
+}
+
+void Database::commitOuter() {
+  auto done = std::move(after_commit_.back());
+  after_commit_.pop_back();
+  --depth_;
+  // Run after the bookkeeping so a callback may open a transaction of its own.
+  for (auto& fn : done)
+    fn();
+}
+
+std::int64_t Database::lastInsertRowId() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+int Database::changes() const {
+  return sqlite3_changes(db_);
+}
 
 Transaction::Transaction(Database& db) : db_(db) {
-  const std::string sql = db_.depth_ == 0 ? "BEGIN IMMEDIATE"
-                                          : "SAVEPOINT sp" + std::to_string(db_.depth_);
+  const std::string sql =
+      db_.depth_ == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT sp" + std::to_string(db_.depth_);
   if (auto r = db_.exec(sql); !r) {
     error_ = r.error();
     return;
   }
   begun_ = true;
-  ++db_.depth_;
+  db_.beginLevel();
 }
 
 Result<void> Transaction::commit() {
@@ -214,7 +289,11 @@ Result<void> Transaction::commit() {
   const std::string sql = level == 0 ? "COMMIT" : "RELEASE sp" + std::to_string(level);
   if (auto r = db_.exec(sql); !r) return r;
   done_ = true;
-  --db_.depth_;
+  if (level == 0) {
+    db_.commitOuter();
+  } else {
+    db_.releaseLevel();
+  }
   return {};
 }
 
@@ -227,7 +306,7 @@ Transaction::~Transaction() {
     const std::string sp = "sp" + std::to_string(level);
     (void)db_.exec("ROLLBACK TO " + sp + "; RELEASE " + sp);
   }
-  --db_.depth_;
+  db_.discardLevel();
 }
 
 }  // namespace steward::ledger

@@ -2,11 +2,16 @@
 // schema migrations. Owned by the ledger; used on the loop thread only.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -30,10 +35,18 @@ class Statement {
   // Parameters are 1-based, as in SQLite.
   Statement& bind(int index, std::int64_t value);
   Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  // Any other integer type (long long from core::toUnixMillis, uid_t, ...).
+  template <std::integral T>
+  requires(!std::is_same_v<T, std::int64_t> && !std::is_same_v<T, int> &&
+           !std::is_same_v<T, bool>) Statement& bind(int index, T value) {
+    return bind(index, static_cast<std::int64_t>(value));
+  }
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
-  Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const std::string& text) {
+    return bind(index, std::string_view(text));
+  }
   Statement& bindBlob(int index, std::span<const unsigned char> blob);
   Statement& bindNull(int index);
   template <class T>
@@ -65,7 +78,8 @@ enum class OpenMode { readWrite, readOnly };
 class Database {
  public:
   // Opens (creating when read-write) the database at `path`; WAL mode, foreign keys on,
-  // synchronous=FULL so a reported commit survives power loss (see docs in ledger.hpp).
+  // synchronous=FULL so a reported commit survives power loss (see ledger/README.md). Read-only
+  // opens never create or modify the file, so `stewardctl --db` is safe beside a running daemon.
   static Result<Database> open(const std::string& path, OpenMode mode = OpenMode::readWrite);
 
   Database(Database&& other) noexcept;
@@ -86,13 +100,37 @@ class Database {
   int changes() const;
   bool inTransaction() const { return depth_ > 0; }
   sqlite3* handle() const { return db_; }
+  bool readOnly() const { return read_only_; }
+
+  // Whether a table or view of that name exists (review functions tolerate absent modules).
+  Result<bool> hasTable(std::string_view name);
+
+  // Runs `fn` once the enclosing outermost transaction has committed, so observers (D-Bus
+  // signals, MQTT publishes) never hear of a change that was rolled back. Dropped if the
+  // transaction (or the savepoint it was queued in) rolls back. Outside a transaction it runs
+  // at once: the change has already committed.
+  void afterCommit(std::function<void()> fn);
+
+  // Incremented by every rollback (whole transaction or savepoint), so callers that cache what
+  // they wrote can tell that it may have been undone.
+  std::uint64_t rollbackCount() const { return *rollbacks_; }
 
  private:
-  explicit Database(sqlite3* db) : db_(db) {}
+  explicit Database(sqlite3* db);
   friend class Transaction;
+  void beginLevel();
+  void releaseLevel();
+  void discardLevel();
+  void commitOuter();
 
   sqlite3* db_ = nullptr;
   int depth_ = 0;
+  bool read_only_ = false;
+  // On the heap so SQLite's rollback hook (which also sees rollbacks SQLite makes by itself)
+  // keeps a stable address when the Database moves.
+  std::unique_ptr<std::uint64_t> rollbacks_;
+  // Callbacks waiting for the commit, one list per open transaction level.
+  std::vector<std::vector<std::function<void()>>> after_commit_;
 };
 
 // BEGIN IMMEDIATE at the outermost level, a SAVEPOINT when nested. Rolls back unless committed.
