@@ -16,13 +16,13 @@
 namespace steward::ledger {
 
 struct Decision {
-  std::string kind;             // "device.admitted", "need.opened", "policy.evaluated", ...
-  std::string subject;          // "device:<id>", "need:<id>", "order:<id>", "" for the hub
-  boost::json::value input;     // the evidence the decision was made on
-  std::string outcome;          // "admitted", "allow", "needs-approval", "deny", "merged", ...
-  std::vector<std::string> reasons;   // rule ids, budget figures, validation errors
-  std::string policy_revision;        // SHA-256 of the canonical policy in force ("" if none)
-  std::vector<std::int64_t> causes;   // sequence numbers of the decisions that led here
+  std::string kind;                  // "device.admitted", "need.opened", "policy.evaluated", ...
+  std::string subject;               // "device:<id>", "need:<id>", "order:<id>", "" for the hub
+  boost::json::value input;          // the evidence the decision was made on
+  std::string outcome;               // "admitted", "allow", "needs-approval", "deny", "merged", ...
+  std::vector<std::string> reasons;  // rule ids, budget figures, validation errors
+  std::string policy_revision;       // SHA-256 of the canonical policy in force ("" if none)
+  std::vector<std::int64_t> causes;  // sequence numbers of the decisions that led here
 };
 
 struct RecordedDecision {
