@@ -223,7 +223,7 @@ void checkBudget(const Policy& p, const BudgetState& state, const Request& q, De
                    Money{t.spent, zero.currency},
                    Money{t.reserved, zero.currency},
                    amount};
-    if (f.exceeds()) c.deny(f.rule, f.format());
+    if (f.exceeds()) c.deny(f.rule, f.format().substr(f.rule.size() + 1));
     d.budgets.push_back(std::move(f));
   };
   if (budget->per_order) figure(base + ".per_order", *budget->per_order, BudgetTotals{});

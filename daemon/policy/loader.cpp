@@ -20,6 +20,8 @@ constexpr std::size_t kMaxDropIns = 256;
 core::Result<std::string> readSmallFile(const std::string& path) {
   std::error_code ec;
   const auto status = fs::status(path, ec);
+  if (status.type() == fs::file_type::not_found)
+    return core::fail("cannot read file: No such file or directory");
   if (ec) return core::fail("cannot read file: " + ec.message());
   if (!fs::is_regular_file(status)) return core::fail("not a regular file");
   const auto size = fs::file_size(path, ec);

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "core/duration.hpp"
 
@@ -1096,7 +1097,20 @@ PolicyLoad parsePolicy(std::span<const PolicySource> sources, const ZoneLookup& 
   readRules(merged, r, p, "permit", Effect::permit, ids);
   checkRefs(merged, r, p);
   checkItemOverlaps(merged, r, p);
-  if (!load.errors.empty()) return load;
+  if (!load.errors.empty()) {
+    // In reading order: by file (in merge order), then line and column.
+    const auto fileIndex = [&](const std::string& file) {
+      for (std::size_t i = 0; i < sources.size(); ++i)
+        if (sources[i].name == file) return i;
+      return sources.size();
+    };
+    std::stable_sort(load.errors.begin(), load.errors.end(),
+                     [&](const Diagnostic& a, const Diagnostic& b) {
+                       return std::tuple(fileIndex(a.file), a.line, a.column) <
+                              std::tuple(fileIndex(b.file), b.line, b.column);
+                     });
+    return load;
+  }
 
   canonicalize(merged, p.canonical);
   p.canonical.insert(0, "steward-policy-v1\n");

@@ -283,10 +283,10 @@ TEST(PolicyParse, EveryErrorClassWithExactPosition) {
         "kind \"fax\""}},
       {"bad time window",
        "[service]\nquiet_hours = [\"22-07\"]\n",
-       {"policy.toml:7:16: service.quiet_hours: expected a window like \"Mon-Fri 08:00-18:00\", "
-        "\"Sat\" or \"22:00-07:00\", got \"22-07\"",
-        "policy.toml:6:1: service.category: unknown category \"repairs\" (there is no "
-        "[budgets.repairs])"}},
+       {"policy.toml:6:1: service.category: unknown category \"repairs\" (there is no "
+        "[budgets.repairs])",
+        "policy.toml:7:16: service.quiet_hours: expected a window like \"Mon-Fri 08:00-18:00\", "
+        "\"Sat\" or \"22:00-07:00\", got \"22-07\""}},
       {"rule without id and with an unknown kind",
        "[[forbid]]\nkind = \"purchases\"\n",
        {"policy.toml:6:1: forbid[0].id: missing required key \"id\"",
@@ -428,10 +428,10 @@ TEST(PolicyParse, ErrorsInADropInNameTheDropIn) {
                    "\n[budgets.consumables]\nper_order = \"2.00 EUR\"\nmonthy = 3\n"}});
   EXPECT_EQ(formatted(load.errors),
             (std::vector<std::string>{
-                "policy.d/50-local.toml:4:1: budgets.consumables.monthy: unknown key; did you mean "
-                "\"monthly\"?",
                 "policy.d/50-local.toml:3:13: budgets.consumables.per_order: is above the monthly "
-                "cap of 1.00 EUR, so it can never apply"}));
+                "cap of 1.00 EUR, so it can never apply",
+                "policy.d/50-local.toml:4:1: budgets.consumables.monthy: unknown key; did you mean "
+                "\"monthly\"?"}));
   // Syntax errors in several files are all reported.
   auto broken = parseTexts({{"policy.toml", kHead + "x = \n"}, {"policy.d/a.toml", "[a\n"}});
   ASSERT_EQ(broken.errors.size(), 2u);
