@@ -22,8 +22,10 @@ using core::Money;
 using Keys = std::span<const std::string_view>;
 
 constexpr std::string_view kRootKeys[] = {"household", "purchasing", "offers",  "budgets",
-                                          "retailers", "items",      "service", "devices",
-                                          "forbid",    "permit"};
+                                          "retailers", "items",      "service", "meter",
+                                          "devices",   "forbid",     "permit",  "home_assistant"};
+constexpr std::string_view kMeterKeys[] = {"report_day", "every_months"};
+constexpr std::string_view kHomeAssistantKeys[] = {"commands"};
 constexpr std::string_view kHouseholdKeys[] = {"name", "currency", "time_zone", "region"};
 constexpr std::string_view kPurchasingKeys[] = {"mode", "auto_approve_limit", "approval_timeout",
                                                 "cancel_window"};
@@ -58,7 +60,7 @@ constexpr std::string_view kModes[] = {"auto", "approve-all", "paused"};
 constexpr std::string_view kKinds[] = {"purchase", "service", "meter-report"};
 constexpr std::string_view kDayNames[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 
-constexpr std::array<KeySet, 12> kKeySets{{
+constexpr std::array<KeySet, 14> kKeySets{{
     {"", kRootKeys},
     {"household", kHouseholdKeys},
     {"purchasing", kPurchasingKeys},
@@ -68,6 +70,8 @@ constexpr std::array<KeySet, 12> kKeySets{{
     {"retailers.*", kRetailerKeys},
     {"items.*", kItemKeys},
     {"service", kServiceKeys},
+    {"meter", kMeterKeys},
+    {"home_assistant", kHomeAssistantKeys},
     {"devices.*", kDeviceKeys},
     {"forbid[]", kForbidKeys},
     {"permit[]", kPermitKeys},
@@ -506,6 +510,23 @@ void readOffers(const toml::table& root, Reader& r, Policy& p) {
     if (weights.price + weights.delivery + weights.rating == 0)
       r.error(*w, "offers.weights", "at least one weight must be above 0");
   }
+}
+
+void readMeter(const toml::table& root, Reader& r, Policy& p) {
+  const toml::table* t = r.table(root, "", "meter");
+  if (!t) return;
+  r.checkKeys(*t, "meter", kMeterKeys);
+  if (auto n = r.integer(*t, "meter", "report_day", 1, 31))
+    p.meter.report_day = static_cast<int>(*n);
+  if (auto n = r.integer(*t, "meter", "every_months", 1, 12))
+    p.meter.every_months = static_cast<int>(*n);
+}
+
+void readHomeAssistant(const toml::table& root, Reader& r, Policy& p) {
+  const toml::table* t = r.table(root, "", "home_assistant");
+  if (!t) return;
+  r.checkKeys(*t, "home_assistant", kHomeAssistantKeys);
+  if (auto v = r.boolean(*t, "home_assistant", "commands")) p.home_assistant.commands = *v;
 }
 
 void readBudgets(const toml::table& root, Reader& r, Policy& p) {
@@ -1091,6 +1112,8 @@ PolicyLoad parsePolicy(std::span<const PolicySource> sources, const ZoneLookup& 
   readRetailers(merged, r, p);
   readItems(merged, r, p);
   readService(merged, r, p);
+  readMeter(merged, r, p);
+  readHomeAssistant(merged, r, p);
   readDevices(merged, r, p);
   std::set<std::string> ids;
   readRules(merged, r, p, "forbid", Effect::forbid, ids);

@@ -109,6 +109,17 @@ struct Service {
   std::vector<TimeWindow> quiet_hours;
 };
 
+// When meter readings are due to the energy supplier (retailers approved for "energy").
+struct MeterReports {
+  int report_day = 1;    // day of the month, clamped to the month's last day
+  int every_months = 1;  // 1 monthly, 3 quarterly, 12 yearly
+};
+
+// What Home Assistant may do through the hub's own entities.
+struct HomeAssistant {
+  bool commands = false;  // accept pause/resume and "approve the shown request" from HA
+};
+
 struct DeviceOverride {
   std::string device_id;
   bool disabled = false;
@@ -138,6 +149,8 @@ struct Policy {
   Purchasing purchasing;
   Offers offers;
   Service service;
+  MeterReports meter;
+  HomeAssistant home_assistant;
   std::map<std::string, Budget, std::less<>> budgets;
   std::map<std::string, Retailer, std::less<>> retailers;
   std::map<std::string, Item, std::less<>> items;

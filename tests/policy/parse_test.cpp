@@ -166,6 +166,29 @@ TEST(PolicyParse, DefaultsAreSafe) {
   EXPECT_TRUE(p.service.providers.empty());
 }
 
+TEST(PolicyParse, MeterScheduleAndHomeAssistantCommands) {
+  auto defaults = parseText(kHead);
+  ASSERT_TRUE(defaults.errors.empty());
+  EXPECT_EQ(defaults.policy->meter.report_day, 1);
+  EXPECT_EQ(defaults.policy->meter.every_months, 1);
+  EXPECT_FALSE(defaults.policy->home_assistant.commands);
+
+  auto set = parseText(kHead + std::string("[meter]\nreport_day = 15\nevery_months = 3\n"
+                                           "[home_assistant]\ncommands = true\n"));
+  ASSERT_TRUE(set.errors.empty()) << formatted(set.errors)[0];
+  EXPECT_EQ(set.policy->meter.report_day, 15);
+  EXPECT_EQ(set.policy->meter.every_months, 3);
+  EXPECT_TRUE(set.policy->home_assistant.commands);
+
+  auto bad = parseText(kHead + std::string("[meter]\nreport_day = 32\n[home_assistant]\n"
+                                           "comands = true\n"));
+  const auto errors = formatted(bad.errors);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("policy.toml:7:14: meter.report_day:"), std::string::npos) << errors[0];
+  EXPECT_EQ(errors[1],
+            "policy.toml:9:1: home_assistant.comands: unknown key; did you mean \"commands\"?");
+}
+
 struct ErrorCase {
   const char* name;
   std::string text;  // after kHead: line 6 is the first line here
