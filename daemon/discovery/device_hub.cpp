@@ -50,8 +50,10 @@ DeviceHub::DeviceHub(boost::asio::any_io_executor executor, mqtt::Client& mqtt,
   auto plugins = std::make_unique<StewardPluginSource>(max_devices);
   plugins_ = plugins.get();
   sources_.push_back(std::move(plugins));
-  sources_.push_back(
-      std::make_unique<HomeAssistantSource>(d.homeassistant_prefix, 16 * max_devices));
+  auto home_assistant =
+      std::make_unique<HomeAssistantSource>(d.homeassistant_prefix, 16 * max_devices);
+  home_assistant_ = home_assistant.get();
+  sources_.push_back(std::move(home_assistant));
   sources_.push_back(std::make_unique<Zigbee2MqttSource>(d.zigbee2mqtt_base, max_devices));
   sources_.push_back(std::make_unique<TasmotaSource>(d.tasmota_prefix, max_devices));
   sources_.push_back(std::make_unique<HomieSource>(d.homie_prefix, max_devices));
@@ -182,6 +184,17 @@ void DeviceHub::handle(std::size_t index, const mqtt::Message& message) {
     const std::string_view rest = message.topic.substr(kPluginTopicRoot.size());
     exportPlugin(std::string(rest.substr(0, rest.find('/'))));
   }
+  if (&source == home_assistant_ && home_assistant_->births() != births_seen_) {
+    // Home Assistant (re)started: like every integration, announce our devices again.
+    births_seen_ = home_assistant_->births();
+    if (options_.export_to_home_assistant) {
+      std::vector<std::string> ids;
+      for (const auto& [id, config] : exported_)
+        ids.push_back(id);
+      for (const auto& id : ids)
+        exportPlugin(id, true);
+    }
+  }
 }
 
 void DeviceHub::reject(const std::string& who, std::string_view topic, const Rejection& r) {
@@ -208,7 +221,7 @@ void DeviceHub::reject(const std::string& who, std::string_view topic, const Rej
   }
 }
 
-void DeviceHub::exportPlugin(const std::string& plugin_id) {
+void DeviceHub::exportPlugin(const std::string& plugin_id, bool force) {
   const std::string topic =
       homeAssistantExportTopic(config_.discovery.homeassistant_prefix, plugin_id);
   const Device* device = registry_.findBySource({"steward", plugin_id});
@@ -219,7 +232,8 @@ void DeviceHub::exportPlugin(const std::string& plugin_id) {
     payload = homeAssistantExportConfig(*device, plugin_id, kinds ? *kinds : kNone);
   }
   auto it = exported_.find(plugin_id);
-  if (it != exported_.end() && it->second == payload && !export_pending_.contains(plugin_id))
+  if (!force && it != exported_.end() && it->second == payload &&
+      !export_pending_.contains(plugin_id))
     return;
   if (it == exported_.end() && payload.empty()) return;  // never exported, nothing to remove
   exported_[plugin_id] = payload;

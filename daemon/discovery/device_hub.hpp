@@ -28,6 +28,7 @@
 namespace steward::discovery {
 
 class StewardPluginSource;
+class HomeAssistantSource;
 
 struct DeviceHubOptions {
   // Batched "last seen"/level writes happen at most this often (and on stop()).
@@ -82,7 +83,8 @@ class DeviceHub final : private SourceContext {
   void handle(std::size_t source_index, const mqtt::Message& message);
   void reject(const std::string& who, std::string_view topic, const Rejection& r);
   void armFlush();
-  void exportPlugin(const std::string& plugin_id);
+  // Publishes the plugin device's Home Assistant config when it changed (or always, `force`).
+  void exportPlugin(const std::string& plugin_id, bool force = false);
   void republishExports();
 
   boost::asio::any_io_executor executor_;
@@ -94,8 +96,10 @@ class DeviceHub final : private SourceContext {
   DeviceHubOptions options_;
   Registry registry_;
   std::vector<std::unique_ptr<Source>> sources_;
-  StewardPluginSource* plugins_ = nullptr;  // owned by sources_
-  std::size_t current_source_ = 0;          // which source is parsing (for watch())
+  StewardPluginSource* plugins_ = nullptr;         // owned by sources_
+  HomeAssistantSource* home_assistant_ = nullptr;  // owned by sources_
+  std::uint64_t births_seen_ = 0;
+  std::size_t current_source_ = 0;  // which source is parsing (for watch())
   RateLimiter limiter_;
   OncePer report_gate_;
   std::set<std::string, std::less<>> watched_;

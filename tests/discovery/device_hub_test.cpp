@@ -329,7 +329,7 @@ TEST_F(DiscoveryTest, PluginDevicesArePublishedForHomeAssistant) {
   send("steward/device/printer-1/need/toner-black",
        R"({"id": "printer-1", "kind": "consumable", "level": 40, "unit": "%"})", true);
   ASSERT_FALSE(client_->published.empty());
-  const auto& last = client_->published.back();
+  const auto last = client_->published.back();
   EXPECT_EQ(last.topic, "homeassistant/device/steward_printer-1/config");
   EXPECT_TRUE(last.retain);
   const auto config = boost::json::parse(last.payload).as_object();
@@ -344,6 +344,10 @@ TEST_F(DiscoveryTest, PluginDevicesArePublishedForHomeAssistant) {
   send("steward/device/printer-1/need/toner-black",
        R"({"id": "printer-1", "kind": "consumable", "level": 40, "unit": "%"})", true);
   EXPECT_EQ(client_->published.size(), n);
+  // Home Assistant restarts: its birth message makes the hub announce the device again.
+  send("homeassistant/status", "online");
+  ASSERT_EQ(client_->published.size(), n + 1);
+  EXPECT_EQ(client_->published.back().payload, last.payload);
   send("steward/device/printer-1/hello", "", true);
   EXPECT_EQ(client_->published.back().payload, "");
   EXPECT_FALSE(device("steward:printer-1"));
