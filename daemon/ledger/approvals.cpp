@@ -36,6 +36,13 @@ constexpr std::string_view kColumns =
     "n, subject, summary, amount_minor, currency, requested_at_ms, expires_at_ms, state, "
     "decided_at_ms, decided_by_uid, request_seq, decision_seq";
 
+std::string approvalId(std::int64_t n) {
+  // Appending rather than operator+: GCC 12's -Wrestrict misfires on "A" + std::to_string().
+  std::string id = "A";
+  id += std::to_string(n);
+  return id;
+}
+
 std::optional<std::int64_t> numberOfId(std::string_view id) {
   if (id.size() < 2 || id.front() != 'A') return std::nullopt;
   std::int64_t n = 0;
@@ -61,7 +68,7 @@ core::Currency currencyOf(std::string_view code) {
 
 Approval readRow(const Statement& q) {
   Approval a;
-  a.id = "A" + std::to_string(q.int64(0));
+  a.id = approvalId(q.int64(0));
   a.subject = q.text(1);
   a.summary = q.text(2);
   a.amount = core::Money{q.int64(3), currencyOf(q.textView(4))};
@@ -161,7 +168,7 @@ Result<Approval> Approvals::request(const ApprovalRequest& req) {
   next->reset();
 
   Approval a;
-  a.id = "A" + std::to_string(n);
+  a.id = approvalId(n);
   a.subject = req.subject;
   a.summary = boost::json::serialize(req.summary);
   a.amount = req.amount;
@@ -290,7 +297,7 @@ Result<std::vector<Approval>> Approvals::expire(core::TimePoint now) {
     auto row = q->step();
     if (!row) return row.error();
     if (!*row) break;
-    due.push_back("A" + std::to_string(q->int64(0)));
+    due.push_back(approvalId(q->int64(0)));
   }
   q->reset();
   std::vector<Approval> out;

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <utility>
 
 namespace steward::ledger {
@@ -10,6 +12,33 @@ namespace {
 
 core::Error sqliteError(sqlite3* db, std::string_view what) {
   return core::Error{std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory")};
+}
+
+Result<sqlite3*> openHandle(const std::string& name, int flags) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(name.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    core::Error e = sqliteError(db, "cannot open database " + name);
+    sqlite3_close(db);
+    return e;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_extended_result_codes(db, 1);
+  return db;
+}
+
+// "file:<path>?immutable=1" with the characters URIs reserve escaped.
+std::string immutableUri(const std::string& path) {
+  std::string uri = "file:";
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      uri += buf;
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?immutable=1";
 }
 
 }  // namespace
@@ -107,24 +136,38 @@ std::span<const unsigned char> Statement::blob(int column) const {
 }
 
 Result<Database> Database::open(const std::string& path, OpenMode mode) {
-  sqlite3* db = nullptr;
-  const int flags = (mode == OpenMode::readOnly ? SQLITE_OPEN_READONLY
-                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    core::Error e = sqliteError(db, "cannot open database " + path);
-    sqlite3_close(db);
-    return e;
-  }
-  Database database(db);
-  database.read_only_ = mode == OpenMode::readOnly;
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_extended_result_codes(db, 1);
-  if (mode == OpenMode::readWrite) {
+  const bool read_only = mode == OpenMode::readOnly;
+  auto opened = openHandle(
+      path, read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!opened) return opened.error();
+  Database database(*opened);
+  database.read_only_ = read_only;
+  if (!read_only) {
     // WAL: readers (stewardctl --db) never block the daemon. synchronous=FULL: every commit is
     // on disk before it is reported, which is what "nothing committed is ever lost" needs.
     if (auto r = database.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !r)
       return r.error();
+    // 64 MiB of page cache: the indexes of a ledger with millions of decisions stay in memory
+    // instead of being re-read for every append.
+    if (auto r = database.exec("PRAGMA cache_size=-65536;"); !r) return r.error();
+    // Keep the -wal and -shm files after the last connection closes, so a reader that may not
+    // create files in the state directory can still open the database read-only.
+    int persist = 1;
+    sqlite3_file_control(database.db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+  } else if (auto probe = database.exec("SELECT count(*) FROM sqlite_schema"); !probe) {
+    // A WAL database closed without its -wal/-shm files cannot be opened read-only by someone
+    // who may not create them. With no -wal file the main file holds every commit, so reading
+    // it as immutable is exact (as long as no writer starts meanwhile).
+    if (std::filesystem::exists(path + "-wal")) {
+      return core::fail("cannot read database " + path + ": " + probe.error().message);
+    }
+    auto immutable = openHandle(immutableUri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+    if (!immutable) return immutable.error();
+    database = Database(*immutable);
+    database.read_only_ = true;
+    if (auto again = database.exec("SELECT count(*) FROM sqlite_schema"); !again) {
+      return core::fail("cannot read database " + path + ": " + again.error().message);
+    }
   }
   if (auto r = database.exec("PRAGMA foreign_keys=ON;"); !r) return r.error();
   return database;

@@ -43,7 +43,7 @@ bool expect(std::string_view& text, char c) {
 
 std::string formatUtc(core::TimePoint t) {
   const Civil c = civil(t);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", c.year, c.month,
                 c.day, c.hh, c.mm, c.ss, c.ms);
   return buf;
@@ -51,7 +51,7 @@ std::string formatUtc(core::TimePoint t) {
 
 std::string formatUtcShort(core::TimePoint t) {
   const Civil c = civil(t);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02lld:%02lld:%02lld", c.year, c.month, c.day,
                 c.hh, c.mm, c.ss);
   return buf;

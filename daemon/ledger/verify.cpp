@@ -397,6 +397,11 @@ void renderVerify(const boost::json::object& report, const OutputStyle& style, s
         << num("records") << " decisions read, " << num("checkpoints_checked")
         << " checkpoint(s) checked)\n";
   }
+  if (num("checkpoints_checked") == 0 && num("records") > 0) {
+    out << paint("warning", Colour::yellow, style)
+        << ": no signed checkpoint to compare with; a cut-off tail or a rewrite with recomputed "
+           "hashes would go unnoticed\n";
+  }
   if (const auto* ext = report.if_contains("extends_checkpoint"); ext && ext->is_bool()) {
     out << "external checkpoint: "
         << (ext->as_bool() ? paint("extended", Colour::green, style)

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -158,6 +159,52 @@ TEST(Database, ReadOnlyOpenSeesCommittedDataWhileAWriterIsOpen) {
   ASSERT_TRUE(q.ok()) << q.error().message;
   ASSERT_TRUE(*q->step());
   EXPECT_EQ(q->int64(0), 0) << "WAL readers see only committed data and are not blocked";
+}
+
+// `stewardctl --db` run by a member of steward-admin may read the state directory but not
+// create files in it. Runs the reader as "nobody" (needs root to switch users; skipped otherwise).
+class UnprivilegedReader : public LedgerTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0 || steward::test::findProgram("setpriv").empty()) {
+      GTEST_SKIP() << "needs root and setpriv to run a reader as another user";
+    }
+    LedgerTest::SetUp();
+    ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+    for (int i = 0; i < 3; ++i)
+      record(makeDecision("need.opened", "need:" + std::to_string(i)));
+  }
+  std::string readAsNobody() {
+    const std::string log = dir_.file("probe.log");
+    std::string out;
+    {
+      steward::test::Process p({"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                LEDGER_READ_PROBE, path()},
+                               log);
+      p.wait(std::chrono::seconds(60));
+      out = steward::test::readFile(log);
+    }
+    std::filesystem::remove(log);
+    return out;
+  }
+};
+
+TEST_F(UnprivilegedReader, ReadsWhileTheDaemonRuns) {
+  EXPECT_EQ(readAsNobody(), "records=3 intact=1\n");
+}
+
+TEST_F(UnprivilegedReader, ReadsAfterTheDaemonStopped) {
+  close();
+  EXPECT_TRUE(std::filesystem::exists(path() + "-wal")) << "the WAL files are kept on close";
+  EXPECT_EQ(readAsNobody(), "records=3 intact=1\n");
+}
+
+TEST_F(UnprivilegedReader, ReadsAFileWhoseWalFilesAreGone) {
+  close();
+  sqlite("PRAGMA wal_checkpoint(TRUNCATE);");  // the sqlite3 tool removes them when it exits
+  std::filesystem::remove(path() + "-wal");
+  std::filesystem::remove(path() + "-shm");
+  EXPECT_EQ(readAsNobody(), "records=3 intact=1\n");
 }
 
 TEST(Database, HasTable) {
