@@ -90,7 +90,7 @@ NeedSignal batterySignal(double percent, std::optional<bool> low_flag) {
   s.kind = SignalKind::battery;
   s.key = "battery";
   s.level = percent;
-  s.unit = "%";
+  s.unit = std::string(1, '%');  // not = "%": GCC 12 -O2 warns falsely (-Wrestrict)
   s.low_threshold = kBatteryLowPercent;
   s.low = low_flag ? *low_flag : percent <= kBatteryLowPercent;
   s.severity = s.low ? Severity::warning : Severity::info;

@@ -96,7 +96,7 @@ std::optional<Rejection> HomieSource::parse(const mqtt::Message& message, Source
       s.kind = SignalKind::battery;
       s.key = "battery";
       s.level = percentInText(message.payload);
-      if (s.level) s.unit = "%";
+      if (s.level) s.unit = std::string(1, '%');  // see batterySignal()
       s.low = true;  // an alert about the battery is a call for a new one
       s.severity = Severity::warning;
     } else {
