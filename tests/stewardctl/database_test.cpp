@@ -240,6 +240,20 @@ TEST_F(StewardctlDatabaseTest, UsageErrorsExitWithTwo) {
   EXPECT_NE(since.err.find("--since"), std::string::npos);
 }
 
+TEST_F(StewardctlDatabaseTest, PolicyCommandsGoToThePolicyModule) {
+  const std::string good = STEWARD_SOURCE_DIR "/policy/examples/small-flat.toml";
+  auto valid = ctl({"policy", "check", good});
+  EXPECT_EQ(valid.code, 0) << valid.out << valid.err;
+
+  const std::string bad = dir.write("bad.toml", "[budgets.consumables]\nmonthly = \"lots\"\n");
+  auto invalid = ctl({"policy", "check", bad});
+  EXPECT_EQ(invalid.code, 1) << invalid.out << invalid.err;
+  EXPECT_NE((invalid.out + invalid.err).find("bad.toml:2"), std::string::npos)
+      << invalid.out << invalid.err;
+
+  EXPECT_EQ(ctl({"policy"}).code, 2);
+}
+
 TEST_F(StewardctlDatabaseTest, TheDatabaseIsOpenedReadOnly) {
   auto before = readFile(db());
   ctl({"status"});
