@@ -1,17 +1,50 @@
-// See hub.hpp.
+// See hub.hpp. The constructor builds the modules in dependency order (ledger, policy, broker,
+// discovery, needs, the owner's surfaces) and connects their callbacks; run() starts the loop.
 #include "core/hub.hpp"
 
 #include <signal.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <stdexcept>
 
+#include <sdbus-c++/IConnection.h>
+
+#include "bus/dbus_service.hpp"
+#include "bus/home_assistant.hpp"
+#include "core/household.hpp"
+#include "core/owner_api.hpp"
+#include "discovery/avahi_browser.hpp"
+#include "discovery/device_hub.hpp"
+#include "discovery/dnssd.hpp"
+#include "ledger/approvals.hpp"
+#include "ledger/budget_store.hpp"
+#include "ledger/checkpoint.hpp"
+#include "ledger/controls.hpp"
+#include "ledger/kinds.hpp"
 #include "ledger/sqlite_ledger.hpp"
 #include "mqtt/mosquitto_client.hpp"
+#include "needs/engine.hpp"
+#include "policy/budget.hpp"
+#include "policy/budget_persistence.hpp"
+#include "policy/keeper.hpp"
 
 namespace steward::core {
 
 namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view kCheckpointTopic = "steward/hub/checkpoint";
+constexpr auto kTickInterval = std::chrono::seconds(60);
+
+template <class T>
+T orThrow(Result<T> r, const std::string& what) {
+  if (!r) throw std::runtime_error(what + ": " + r.error().message);
+  return std::move(r).value();
+}
+
+}  // namespace
 
 Hub::Hub(DaemonConfig config, std::string config_path, Logger& log)
     : config_(std::move(config)),
@@ -19,7 +52,25 @@ Hub::Hub(DaemonConfig config, std::string config_path, Logger& log)
       log_(log),
       signals_(io_),
       watchdog_timer_(io_),
-      shutdown_deadline_(io_) {
+      shutdown_deadline_(io_),
+      tick_timer_(io_),
+      checkpoint_timer_(io_) {
+  openLedger();
+  loadPolicy();
+  mqtt::MosquittoOptions mqtt_options;
+  mqtt_options.broker = config_.broker;
+  mqtt_ = std::make_unique<mqtt::MosquittoClient>(io_.get_executor(), mqtt_options, log_);
+  mqtt_->onConnectionChange([this](bool connected) {
+    if (connected) checkReady();
+  });
+  buildDiscovery();
+  buildNeeds();
+  buildOwnerSurfaces();
+}
+
+Hub::~Hub() = default;
+
+void Hub::openLedger() {
   std::error_code ec;
   std::filesystem::create_directories(config_.state_directory, ec);
   if (ec) {
@@ -27,26 +78,148 @@ Hub::Hub(DaemonConfig config, std::string config_path, Logger& log)
                              ec.message());
   }
   const std::string db_path = config_.state_directory + "/steward.db";
-  auto ledger = ledger::SqliteLedger::open(db_path, clock_);
-  if (!ledger) throw std::runtime_error(ledger.error().message);
-  ledger_ = std::move(*ledger);
-  log_.info("ledger.opened", {{"path", db_path}});
-
-  mqtt::MosquittoOptions mqtt_options;
-  mqtt_options.broker = config_.broker;
-  mqtt_ = std::make_unique<mqtt::MosquittoClient>(io_.get_executor(), mqtt_options, log_);
-  mqtt_->onConnectionChange([this](bool connected) {
-    if (connected) checkReady();
-  });
+  ledger_ = orThrow(ledger::SqliteLedger::open(db_path, clock_), "opening " + db_path);
+  auto& db = ledger_->database();
+  checkpointer_ = std::make_unique<ledger::Checkpointer>(
+      orThrow(ledger::Checkpointer::open(db, config_.state_directory + "/checkpoint.key", clock_),
+              "checkpoint key"));
+  approvals_ = std::make_unique<ledger::Approvals>(
+      orThrow(ledger::Approvals::open(*ledger_, clock_), "approvals"));
+  controls_ = std::make_unique<ledger::Controls>(
+      orThrow(ledger::Controls::open(*ledger_, clock_), "controls"));
+  budget_store_ =
+      std::make_unique<ledger::BudgetStore>(orThrow(ledger::BudgetStore::open(db), "budget store"));
+  budgets_ = std::make_unique<policy::BudgetBook>();
+  if (auto r = policy::restoreBudgets(*budgets_, *budget_store_); !r)
+    throw std::runtime_error("restoring budgets: " + r.error().message);
+  log_.info("ledger.opened", {{"path", db_path}, {"key_id", checkpointer_->keyId()}});
 }
 
-Hub::~Hub() = default;
+void Hub::loadPolicy() {
+  policy_ = std::make_unique<policy::PolicyKeeper>(
+      policy::PolicyKeeper::fromPaths({config_.policy_directory}), log_);
+  const auto errors = policy_->start();
+  if (!errors.empty()) {
+    std::string message = "the household policy is invalid:";
+    for (const auto& e : errors)
+      message += "\n  " + e.format();
+    throw std::runtime_error(message);
+  }
+  const auto p = policy_->current();
+  (void)ledger_->record(
+      ledger::Decision{std::string(ledger::kind::policyReloaded),
+                       "",
+                       boost::json::object{{"sources", boost::json::value_from(p->sources)}},
+                       "loaded",
+                       {},
+                       p->revision,
+                       {}});
+  log_.info("policy.loaded", {{"revision", p->revision.substr(0, 16)},
+                              {"mode", policy::toString(p->purchasing.mode)}});
+}
+
+void Hub::buildDiscovery() {
+  devices_ = std::make_unique<discovery::DeviceHub>(io_.get_executor(), *mqtt_, *ledger_, config_,
+                                                    clock_, log_);
+  if (config_.discovery.avahi) {
+    avahi_ = std::make_unique<discovery::AvahiBrowser>(io_.get_executor(), config_.discovery, log_);
+    connectBrowser();
+  }
+}
+
+void Hub::connectBrowser() {
+  // DNS-SD services are devices too: the registry merges them with what MQTT says when their
+  // identifiers match.
+  const auto apply = [this](const discovery::Service& s, bool present) {
+    if (s.local) return;  // the hub's own announcement
+    if (auto rejected = devices_->registry().apply(discovery::updateFromService(s, present))) {
+      log_.info("dnssd.ignored",
+                {{"service", s.name}, {"type", s.type}, {"reason", rejected->message}});
+    }
+  };
+  avahi_->onServiceAppeared([apply](const discovery::Service& s) { apply(s, true); });
+  avahi_->onServiceChanged([apply](const discovery::Service& s) { apply(s, true); });
+  avahi_->onServiceGone([apply](const discovery::Service& s) { apply(s, false); });
+}
+
+void Hub::buildNeeds() {
+  catalog_ = std::make_unique<PolicyCatalog>(*policy_, devices_->registry(), *controls_);
+  gate_ = std::make_unique<PolicyGate>(*policy_, *budgets_, *controls_);
+  needs::NeedsConfig needs_config;
+  needs_config.max_needs_per_device = config_.limits.max_needs_per_device;
+  needs_ = orThrow(
+      needs::NeedsEngine::open(*ledger_, *catalog_, *gate_, clock_, log_, needs_config), "needs");
+  devices_->onNeedSignal([this](const discovery::NeedSignal& s) {
+    auto r = needs_->onSignal(s);
+    if (!r) {
+      log_.warning("needs.signal_rejected",
+                   {{"device", s.device_id}, {"key", s.key}, {"error", r.error().message}});
+    }
+  });
+  devices_->onDeviceEvent([this](const discovery::DeviceEvent& e) {
+    if (e.type != discovery::DeviceEventType::gone) return;
+    if (auto r = needs_->forgetDevice(e.device.id); !r)
+      log_.warning("needs.forget_failed", {{"device", e.device.id}, {"error", r.error().message}});
+  });
+  needs_->onBasketReady([this](const needs::Basket& b) { onBasketReady(b); });
+}
+
+void Hub::buildOwnerSurfaces() {
+  owner_api_ = std::make_unique<OwnerApi>(*this);
+  auto connection = bus::openConnection(config_.bus_address);
+  if (!connection) throw std::runtime_error("D-Bus: " + connection.error().message);
+  dbus_ = std::make_unique<bus::DbusService>(io_.get_executor(), std::move(*connection),
+                                             *owner_api_, log_);
+  dbus_->onConnectionLost([this] {
+    log_.error("bus.connection_lost");
+    exit_code_ = 1;
+    shutdown();
+  });
+
+  bus::HomeAssistantOptions ha;
+  ha.discovery_prefix = config_.discovery.homeassistant_prefix;
+  home_assistant_ = std::make_unique<bus::HomeAssistantEntities>(*mqtt_, *owner_api_, log_, ha);
+  home_assistant_->setCommandsAllowed(policy_->current()->home_assistant.commands);
+  policy_->onReplaced([this](const std::shared_ptr<const policy::Policy>& p) {
+    if (home_assistant_) home_assistant_->setCommandsAllowed(p->home_assistant.commands);
+  });
+
+  // Every committed decision is announced on D-Bus and to Home Assistant.
+  ledger_->onRecorded([this](const ledger::Decision& d, const ledger::RecordedDecision& r) {
+    const bus::DecisionNotice notice{r.seq, r.id, d.kind, d.subject, d.outcome, r.at};
+    if (dbus_) dbus_->decisionRecorded(notice);
+    if (home_assistant_) home_assistant_->decisionRecorded(notice);
+    if (d.kind.starts_with("purchasing.")) {
+      if (dbus_) dbus_->modeChanged();
+      if (home_assistant_) home_assistant_->modeChanged();
+    }
+    if (d.kind.starts_with("approval.") && d.kind != ledger::kind::approvalRequested) {
+      if (dbus_) dbus_->approvalsChanged();
+      if (home_assistant_) home_assistant_->approvalsChanged();
+    }
+  });
+}
 
 int Hub::run() {
   startSignals();
   startWatchdog();
   notifier_.status("connecting to the MQTT broker");
+  if (auto r = devices_->start(); !r) {
+    log_.error("discovery.start_failed", {{"error", r.error().message}});
+    return 1;
+  }
+  if (avahi_) {
+    if (auto r = avahi_->start(); !r)
+      log_.error("avahi.start_failed", {{"error", r.error().message}});
+  }
+  if (auto r = dbus_->start(); !r) {
+    log_.error("bus.start_failed", {{"error", r.error().message}});
+    return 1;
+  }
+  home_assistant_->start();
   mqtt_->start();
+  scheduleTick();
+  scheduleCheckpoint();
   io_.run();
   log_.info("hub.stopped", {{"exit_code", exit_code_}});
   return exit_code_;
@@ -54,8 +227,9 @@ int Hub::run() {
 
 void Hub::checkReady() {
   if (ready_sent_ || stopping_) return;
-  // READY=1 means: the ledger is open (done in the constructor) and the broker is connected.
-  if (!ledger_ || !mqtt_->connected()) return;
+  // READY=1 means: the ledger is open (constructor), the broker has accepted the connection
+  // and the bus name is ours.
+  if (!ledger_ || !mqtt_->connected() || !dbus_ || !dbus_->ownsName()) return;
   ready_sent_ = true;
   notifier_.ready();
   log_.notice("hub.ready", {{"version", STEWARD_VERSION}});
@@ -73,7 +247,7 @@ void Hub::startSignals() {
 
 void Hub::onSignal(int signo) {
   if (signo == SIGHUP) {
-    reload();
+    reload(std::nullopt);
   } else {
     log_.notice("hub.signal", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
     shutdown();
@@ -103,23 +277,143 @@ void Hub::startWatchdog() {
   watchdog_timer_.async_wait(Tick{this, *interval});
 }
 
-void Hub::reload() {
+std::vector<std::string> Hub::reload(std::optional<std::uint32_t> uid) {
   notifier_.reloading();
   log_.notice("hub.reloading", {{"config", config_path_}});
-  // The daemon config itself (broker, directories) needs a restart to change; SIGHUP re-reads
-  // what can change at run time. Nothing is reloaded until the new version is valid.
+  std::vector<std::string> problems;
+  // The daemon settings themselves (broker, directories) need a restart; of them only the log
+  // level follows a reload.
   if (!config_path_.empty()) {
     auto load = loadDaemonConfig(config_path_, true);
-    if (!load.errors.empty()) {
-      for (const auto& e : load.errors)
-        log_.error("config.invalid", {{"error", e.format()}});
-    } else {
-      log_.setLevel(load.config.log_level);
-      config_.log_level = load.config.log_level;
-    }
+    for (const auto& e : load.errors)
+      problems.push_back(e.format());
+    if (load.errors.empty()) log_.setLevel(load.config.log_level);
   }
+  const std::string before = policy_->current()->revision;
+  const auto outcome = policy_->reload();
+  const auto p = policy_->current();
+  std::string outcome_name = "unchanged";
+  std::vector<std::string> reasons;
+  if (outcome == policy::PolicyKeeper::ReloadOutcome::failed) {
+    outcome_name = "failed";
+    // The keeper logged each error; the decision keeps them too.
+    auto again = policy::PolicyKeeper::fromPaths({config_.policy_directory})();
+    for (const auto& e : again.errors) {
+      reasons.push_back(e.format());
+      problems.push_back(e.format());
+    }
+  } else if (outcome == policy::PolicyKeeper::ReloadOutcome::replaced) {
+    outcome_name = "replaced";
+  }
+  boost::json::object input{{"previous_revision", before}};
+  if (uid) input["uid"] = *uid;
+  (void)ledger_->record(ledger::Decision{std::string(ledger::kind::policyReloaded),
+                                         "",
+                                         std::move(input),
+                                         outcome_name,
+                                         std::move(reasons),
+                                         p->revision,
+                                         {}});
   notifier_.ready();
-  log_.notice("hub.reloaded");
+  log_.notice("hub.reloaded", {{"policy", outcome_name}, {"revision", p->revision.substr(0, 16)}});
+  // A new policy may let held needs go ahead (or stop others): look again now.
+  if (outcome == policy::PolicyKeeper::ReloadOutcome::replaced) tick();
+  return problems;
+}
+
+void Hub::scheduleTick() {
+  tick_timer_.expires_after(kTickInterval);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    tick();
+    scheduleTick();
+  });
+}
+
+void Hub::tick() {
+  expireApprovals();
+  const auto out = needs_->tick();
+  if (out.opened || out.baskets || out.expired || out.failures) {
+    log_.info("needs.tick", {{"opened", out.opened},
+                             {"baskets", out.baskets},
+                             {"held", out.held},
+                             {"expired", out.expired},
+                             {"failures", out.failures}});
+  }
+}
+
+void Hub::onBasketReady(const needs::Basket& basket) {
+  if (!basket.approval_required) {
+    log_.info("needs.basket_ready", {{"basket", static_cast<long long>(basket.id)},
+                                     {"retailer", basket.retailer},
+                                     {"needs", static_cast<long long>(basket.needs.size())}});
+    return;
+  }
+  // The owner decides: one approval for the basket, and its needs wait for the answer.
+  const auto p = policy_->current();
+  ledger::ApprovalRequest request;
+  request.subject = "basket:" + std::to_string(basket.id);
+  boost::json::array need_ids;
+  for (auto id : basket.needs)
+    need_ids.emplace_back(id);
+  boost::json::object summary{{"retailer", basket.retailer}, {"needs", need_ids}};
+  if (basket.estimate) summary["estimate"] = formatMoney(*basket.estimate);
+  request.summary = std::move(summary);
+  request.amount = basket.estimate ? *basket.estimate : p->zero();
+  if (request.amount.minor <= 0) request.amount.minor = 1;  // unknown price: still ask
+  request.expires_at = clock_.now() + p->purchasing.approval_timeout;
+  request.policy_revision = basket.policy_revision;
+  request.reasons = basket.reasons;
+  auto approval = approvals_->request(request);
+  if (!approval) {
+    log_.error("approval.request_failed", {{"basket", static_cast<long long>(basket.id)},
+                                           {"error", approval.error().message}});
+    return;
+  }
+  for (auto id : basket.needs) {
+    if (auto r = needs_->awaitingApproval(id, "approval " + approval->id); !r)
+      log_.warning("needs.transition_failed",
+                   {{"need", static_cast<long long>(id)}, {"error", r.error().message}});
+  }
+  const bus::ApprovalRequest notice{approval->id, owner_api_->approvalSummary(*approval),
+                                    approval->summary};
+  dbus_->approvalRequested(notice);
+  home_assistant_->approvalRequested(notice);
+}
+
+void Hub::expireApprovals() {
+  auto expired = approvals_->expire(clock_.now());
+  if (!expired) {
+    log_.error("approval.expire_failed", {{"error", expired.error().message}});
+    return;
+  }
+  for (const auto& a : *expired)
+    owner_api_->settleBasket(a, false, "approval timed out");
+}
+
+void Hub::scheduleCheckpoint() {
+  checkpoint_timer_.expires_after(config_.checkpoint_interval);
+  checkpoint_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    writeCheckpoint("interval");
+    scheduleCheckpoint();
+  });
+}
+
+void Hub::writeCheckpoint(const char* why) {
+  auto cp = checkpointer_->checkpoint();
+  if (!cp) {
+    log_.error("ledger.checkpoint_failed", {{"error", cp.error().message}});
+    return;
+  }
+  log_.info("ledger.checkpoint", {{"seq", static_cast<long long>(cp->seq)},
+                                  {"head", cp->head_hash},
+                                  {"key_id", cp->key_id},
+                                  {"why", why}});
+  // A retained copy on the broker lives outside the database (see ledger/README.md).
+  if (mqtt_->connected()) {
+    (void)mqtt_->publish(kCheckpointTopic, boost::json::serialize(ledger::toJson(*cp)), 1, true);
+  }
 }
 
 void Hub::shutdown() {
@@ -128,6 +422,11 @@ void Hub::shutdown() {
   notifier_.stopping();
   signals_.cancel();
   watchdog_timer_.cancel();
+  tick_timer_.cancel();
+  checkpoint_timer_.cancel();
+  devices_->stop();
+  if (avahi_) avahi_->stop();
+  writeCheckpoint("shutdown");
   // Whatever is still running after the deadline is abandoned: the process must exit in time.
   shutdown_deadline_.expires_after(std::chrono::milliseconds(1500));
   shutdown_deadline_.async_wait([this](const boost::system::error_code& ec) {
@@ -138,6 +437,8 @@ void Hub::shutdown() {
   mqtt_->stop([this] {
     shutdown_deadline_.cancel();
     signals_.clear();
+    // The D-Bus pump and Avahi keep waits on the loop; nothing else is left to do.
+    io_.stop();
   });
 }
 

@@ -1,13 +1,15 @@
 // The Hub: owns the one io_context and every module, wires them together, and keeps the
-// systemd contract (READY once the ledger is open and the broker is connected, WATCHDOG from a
-// loop timer, RELOADING around SIGHUP, STOPPING and a clean shutdown on SIGTERM/SIGINT).
-// Only the Hub and main() name concrete module types.
+// systemd contract (READY once the ledger is open, the broker is connected and the bus name is
+// owned; WATCHDOG from a loop timer; RELOADING around SIGHUP; STOPPING and a clean shutdown on
+// SIGTERM/SIGINT). Only the Hub and main() name concrete module types.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -16,17 +18,41 @@
 
 namespace steward::ledger {
 class SqliteLedger;
-}
+class Checkpointer;
+class Approvals;
+class Controls;
+class BudgetStore;
+}  // namespace steward::ledger
+namespace steward::policy {
+class PolicyKeeper;
+class BudgetBook;
+}  // namespace steward::policy
 namespace steward::mqtt {
 class MosquittoClient;
 }
+namespace steward::discovery {
+class DeviceHub;
+class AvahiBrowser;
+}  // namespace steward::discovery
+namespace steward::needs {
+class NeedsEngine;
+struct Basket;
+}  // namespace steward::needs
+namespace steward::bus {
+class DbusService;
+class HomeAssistantEntities;
+}  // namespace steward::bus
 
 namespace steward::core {
+
+class PolicyCatalog;
+class PolicyGate;
+class OwnerApi;
 
 class Hub {
  public:
   // Builds every module. Throws std::runtime_error with a message for the operator when the
-  // hub cannot start (unwritable state directory, unreadable database, ...).
+  // hub cannot start (unwritable state directory, invalid policy, no D-Bus, ...).
   Hub(DaemonConfig config, std::string config_path, Logger& log);
   ~Hub();
   Hub(const Hub&) = delete;
@@ -35,13 +61,32 @@ class Hub {
   // Runs the loop on the calling thread until shutdown; returns the process exit code.
   int run();
 
+  // SIGHUP and `stewardctl reload`: re-reads the policy (and the log level). A version that
+  // fails validation is not applied; its errors are returned and logged.
+  std::vector<std::string> reload(std::optional<std::uint32_t> uid);
+
  private:
+  friend class OwnerApi;
+
+  void openLedger();
+  void loadPolicy();
+  void buildDiscovery();
+  void connectBrowser();
+  void buildNeeds();
+  void buildOwnerSurfaces();
+
   void startSignals();
   void startWatchdog();
   void onSignal(int signo);
-  void reload();
   void shutdown();
   void checkReady();
+
+  void scheduleTick();
+  void tick();
+  void scheduleCheckpoint();
+  void writeCheckpoint(const char* why);
+  void onBasketReady(const needs::Basket& basket);
+  void expireApprovals();
 
   DaemonConfig config_;
   std::string config_path_;
@@ -52,9 +97,25 @@ class Hub {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer shutdown_deadline_;
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer checkpoint_timer_;
 
   std::unique_ptr<ledger::SqliteLedger> ledger_;
+  std::unique_ptr<ledger::Checkpointer> checkpointer_;
+  std::unique_ptr<ledger::Approvals> approvals_;
+  std::unique_ptr<ledger::Controls> controls_;
+  std::unique_ptr<ledger::BudgetStore> budget_store_;
+  std::unique_ptr<policy::BudgetBook> budgets_;
+  std::unique_ptr<policy::PolicyKeeper> policy_;
   std::unique_ptr<mqtt::MosquittoClient> mqtt_;
+  std::unique_ptr<discovery::DeviceHub> devices_;
+  std::unique_ptr<discovery::AvahiBrowser> avahi_;
+  std::unique_ptr<PolicyCatalog> catalog_;
+  std::unique_ptr<PolicyGate> gate_;
+  std::unique_ptr<needs::NeedsEngine> needs_;
+  std::unique_ptr<OwnerApi> owner_api_;
+  std::unique_ptr<bus::DbusService> dbus_;
+  std::unique_ptr<bus::HomeAssistantEntities> home_assistant_;
 
   bool ready_sent_ = false;
   bool stopping_ = false;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "support/broker.hpp"
+#include "support/dbus_daemon.hpp"
 #include "support/notify_socket.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -17,14 +18,24 @@ using namespace std::chrono_literals;
 
 const std::string kStewardd = STEWARD_BINARY_DIR "/daemon/stewardd";
 
+DbusDaemonOptions shippedBusPolicy() {
+  DbusDaemonOptions o;
+  o.policy_file = STEWARD_SOURCE_DIR "/systemd/org.stewardhub.Steward1.conf";
+  return o;
+}
+
 class StewarddTest : public ::testing::Test {
  protected:
+  // The daemon's settings, the shipped default policy, and a private bus for its name.
   std::string writeConfig(std::uint16_t port) {
+    dir_.write("etc/policy.toml", readFile(STEWARD_SOURCE_DIR "/policy/policy.toml"));
     return dir_.write("stewardd.toml",
                       "[daemon]\nstate_directory = \"" + dir_.file("state") +
-                          "\"\npolicy_directory = \"" + dir_.file("etc") +
+                          "\"\npolicy_directory = \"" + dir_.file("etc") + "\"\nbus_address = \"" +
+                          bus_.address() +
                           "\"\n[broker]\nurl = \"mqtt://127.0.0.1:" + std::to_string(port) +
-                          "\"\nreconnect_min = \"50ms\"\nreconnect_max = \"200ms\"\n");
+                          "\"\nreconnect_min = \"50ms\"\nreconnect_max = \"200ms\"\n"
+                          "[discovery]\navahi = false\n");
   }
 
   Process startDaemon(const std::string& config, std::vector<std::string> env = {}) {
@@ -36,6 +47,7 @@ class StewarddTest : public ::testing::Test {
 
   TempDir dir_;
   NotifySocket notify_{dir_.file("notify.sock")};
+  DbusDaemon bus_{shippedBusPolicy()};
 };
 
 TEST_F(StewarddTest, ReadyOnlyAfterTheBrokerConnectionIsUp) {
@@ -95,6 +107,22 @@ TEST_F(StewarddTest, SighupReloadsAndReportsReadyAgain) {
   ASSERT_TRUE(notify_.waitForLine("READY=1", 5s)) << daemonLog();
   EXPECT_TRUE(daemon.running());
   daemon.stop();
+}
+
+TEST_F(StewarddTest, RefusesToStartOnAnInvalidPolicyAndSaysWhere) {
+  Broker broker;
+  const std::string config = writeConfig(broker.port());
+  dir_.write("etc/policy.toml",
+             "[household]\nname = \"x\"\ncurrency = \"EUR\"\n"
+             "time_zone = \"Europe/Berlin\"\n[budgets.food]\nmonthly = \"60\"\n");
+  Process daemon = startDaemon(config);
+  auto status = daemon.wait(10s);
+  ASSERT_TRUE(status) << daemonLog();
+  EXPECT_EQ(WEXITSTATUS(*status), 1);
+  EXPECT_NE(daemonLog().find("policy.toml:6:11: budgets.food.monthly: expected an amount like"),
+            std::string::npos)
+      << daemonLog();
+  EXPECT_FALSE(notify_.receive(100ms));
 }
 
 TEST_F(StewarddTest, CheckConfigReportsBadKeyWithLineAndColumn) {

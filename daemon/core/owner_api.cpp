@@ -1,0 +1,279 @@
+// See owner_api.hpp.
+#include "core/owner_api.hpp"
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "core/hub.hpp"
+#include "discovery/device_hub.hpp"
+#include "discovery/report.hpp"
+#include "ledger/checkpoint.hpp"
+#include "ledger/controls.hpp"
+#include "ledger/review.hpp"
+#include "ledger/sqlite_ledger.hpp"
+#include "ledger/verify.hpp"
+#include "mqtt/mosquitto_client.hpp"
+#include "needs/engine.hpp"
+#include "needs/report.hpp"
+#include "policy/budget.hpp"
+#include "policy/cli.hpp"
+#include "policy/keeper.hpp"
+
+namespace steward::core {
+namespace {
+
+template <class T>
+bus::OpResult<std::string> jsonText(Result<T> r) {
+  if (!r) return bus::failed(r.error().message);
+  return boost::json::serialize(*r);
+}
+
+// The uid an owner's command is recorded under; Home Assistant commands carry none and are
+// recorded as the hub's own (uid 0 is root; HA acts through the hub).
+std::uint32_t uidOf(const bus::Caller& caller) {
+  return caller.uid.value_or(0);
+}
+
+bool plausibleId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (unsigned char c : id)
+    if (c <= ' ' || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+bus::OpResult<std::string> OwnerApi::status() {
+  std::vector<ledger::BudgetUse> use;
+  for (const auto& b : budgetUse()) {
+    use.push_back(ledger::BudgetUse{b.category, b.spent.minor, 0, b.limit.minor,
+                                    std::string(b.limit.currency.view())});
+  }
+  auto s = ledger::queryStatus(hub_.ledger_->database(), use);
+  if (!s) return bus::failed(s.error().message);
+  const auto p = hub_.policy_->current();
+  (*s)["policy"] = {{"revision", p->revision},
+                    {"mode", policy::toString(p->purchasing.mode)},
+                    {"household", p->household.name}};
+  (*s)["mqtt"] = {{"connected", hub_.mqtt_->connected()},
+                  {"messages", hub_.mqtt_->messagesReceived()},
+                  {"reconnects", hub_.mqtt_->reconnects()}};
+  (*s)["discovery"] = hub_.devices_->status();
+  return boost::json::serialize(*s);
+}
+
+bus::OpResult<std::string> OwnerApi::devices() {
+  std::ostringstream out;
+  if (auto r =
+          discovery::printDevices(hub_.ledger_->database(), out, discovery::ReportFormat::json);
+      !r)
+    return bus::failed(r.error().message);
+  return out.str();
+}
+
+bus::OpResult<std::string> OwnerApi::needs() {
+  return jsonText(needs::needsJson(hub_.ledger_->database(), hub_.clock_.now(), false));
+}
+
+bus::OpResult<std::string> OwnerApi::log(const bus::LogQuery& q) {
+  ledger::LogQuery query;
+  query.since = q.since;
+  query.device = q.device;
+  query.kind = q.kind;
+  query.limit = q.limit;
+  auto r = ledger::queryLog(hub_.ledger_->database(), query);
+  if (!r) return bus::invalidArgument(r.error().message);
+  return boost::json::serialize(*r);
+}
+
+bus::OpResult<std::string> OwnerApi::explain(std::string_view id) {
+  if (!plausibleId(id))
+    return bus::invalidArgument("not a decision id: \"" + std::string(id) + "\"");
+  auto r = ledger::explainDecision(hub_.ledger_->database(), id);
+  if (!r) return bus::notFound(r.error().message);
+  return boost::json::serialize(*r);
+}
+
+bus::OpResult<bus::CheckReport> OwnerApi::verify() {
+  auto r = ledger::verify(hub_.ledger_->database());
+  if (!r) return bus::failed(r.error().message);
+  return bus::CheckReport{r->intact(), boost::json::serialize(ledger::toJson(*r))};
+}
+
+bus::OpResult<std::string> OwnerApi::exportLog(bus::ExportFormat format) {
+  std::ostringstream out;
+  const auto f =
+      format == bus::ExportFormat::csv ? ledger::ExportFormat::csv : ledger::ExportFormat::jsonl;
+  if (auto r = ledger::exportDecisions(hub_.ledger_->database(), f, out); !r)
+    return bus::failed(r.error().message);
+  return out.str();
+}
+
+bus::OpResult<std::string> OwnerApi::approvals() {
+  return jsonText(ledger::queryApprovals(hub_.ledger_->database(), true));
+}
+
+bus::OpResult<std::string> OwnerApi::answer(std::string_view id, const bus::Caller& caller,
+                                            bool grant) {
+  if (!plausibleId(id))
+    return bus::invalidArgument("not an approval id: \"" + std::string(id) + "\"");
+  auto existing = hub_.approvals_->find(id);
+  if (!existing) return bus::failed(existing.error().message);
+  if (!*existing) return bus::notFound("no approval " + std::string(id));
+  auto r = grant ? hub_.approvals_->grant(id, uidOf(caller))
+                 : hub_.approvals_->reject(id, uidOf(caller), "rejected by the owner");
+  if (!r) return bus::conflict(r.error().message);
+  settleBasket(*r, grant,
+               grant ? "approved by uid " + std::to_string(uidOf(caller))
+                     : "rejected by uid " + std::to_string(uidOf(caller)));
+  return boost::json::serialize(ledger::toJson(*r));
+}
+
+bus::OpResult<std::string> OwnerApi::approve(std::string_view id, const bus::Caller& caller) {
+  return answer(id, caller, true);
+}
+
+bus::OpResult<std::string> OwnerApi::reject(std::string_view id, const bus::Caller& caller) {
+  return answer(id, caller, false);
+}
+
+bus::OpResult<std::string> OwnerApi::cancel(std::string_view order_id, const bus::Caller&) {
+  if (!plausibleId(order_id))
+    return bus::invalidArgument("not an order id: \"" + std::string(order_id) + "\"");
+  // Orders are placed by the negotiation module; until one exists there is nothing to cancel.
+  return bus::notFound("no order " + std::string(order_id));
+}
+
+bus::OpResult<std::string> OwnerApi::pause(std::string_view device, const bus::Caller& caller) {
+  if (!device.empty() && !plausibleId(device))
+    return bus::invalidArgument("not a device id: \"" + std::string(device) + "\"");
+  auto r = hub_.controls_->pause(device, uidOf(caller), caller.channel);
+  if (!r) return bus::conflict(r.error().message);
+  return boost::json::serialize(ledger::toJson(*r));
+}
+
+bus::OpResult<std::string> OwnerApi::resume(std::string_view device, const bus::Caller& caller) {
+  if (!device.empty() && !plausibleId(device))
+    return bus::invalidArgument("not a device id: \"" + std::string(device) + "\"");
+  auto r = hub_.controls_->resume(device, uidOf(caller));
+  if (!r) return bus::conflict(r.error().message);
+  // Needs held back by the pause are looked at again now, not at the next tick.
+  hub_.tick();
+  return boost::json::serialize(
+      boost::json::object{{"resumed", device.empty() ? "all" : device}, {"decision", r->id}});
+}
+
+bus::OpResult<std::string> OwnerApi::reload(const bus::Caller& caller) {
+  const auto problems = hub_.reload(caller.uid);
+  boost::json::array errors;
+  for (const auto& p : problems)
+    errors.emplace_back(p);
+  const auto p = hub_.policy_->current();
+  boost::json::object out{{"revision", p->revision}, {"errors", errors}};
+  if (!problems.empty()) {
+    return bus::Failure{bus::FailureKind::invalidArgument,
+                        "the new policy is invalid and was not applied; the last good policy "
+                        "stays in force:\n" +
+                            [&] {
+                              std::string s;
+                              for (const auto& e : problems)
+                                s += "  " + e + "\n";
+                              return s;
+                            }()};
+  }
+  return boost::json::serialize(out);
+}
+
+bus::OpResult<bus::CheckReport> OwnerApi::policyCheck() {
+  std::ostringstream out, err;
+  const std::vector<std::string> args{"check", "--json", hub_.config_.policy_directory};
+  const int rc = policy::runPolicyCommand(args, out, err);
+  if (rc == 2) return bus::failed(err.str());
+  return bus::CheckReport{rc == 0, out.str()};
+}
+
+bus::OpResult<std::string> OwnerApi::simulate(std::string_view scenario_json) {
+  if (scenario_json.size() > 64 * 1024) return bus::invalidArgument("scenario over 64 KiB");
+  boost::system::error_code ec;
+  auto parsed = boost::json::parse(scenario_json, ec);
+  if (ec || !parsed.is_object()) return bus::invalidArgument("the scenario must be a JSON object");
+  // The policy command reads the scenario from a file; hand it one in the state directory.
+  const std::string path = hub_.config_.state_directory + "/simulate.json";
+  {
+    std::ofstream f(path, std::ios::trunc);
+    f << scenario_json;
+  }
+  std::ostringstream out, err;
+  policy::CliEnvironment env;
+  env.clock = &hub_.clock_;
+  env.default_policy = hub_.config_.policy_directory;
+  const std::vector<std::string> args{"simulate", "--json", "--scenario", path};
+  const int rc = policy::runPolicyCommand(args, out, err, env);
+  std::remove(path.c_str());
+  if (rc == 2) return bus::invalidArgument(err.str());
+  return out.str();
+}
+
+bus::Mode OwnerApi::mode() {
+  auto paused = hub_.controls_->globallyPaused();
+  const auto p = hub_.policy_->current();
+  if (!paused || *paused || p->purchasing.mode == policy::PurchasingMode::paused)
+    return bus::Mode::paused;
+  return bus::Mode::running;
+}
+
+std::vector<bus::BudgetUse> OwnerApi::budgetUse() {
+  std::vector<bus::BudgetUse> out;
+  const auto p = hub_.policy_->current();
+  const auto month = p->household.time_zone.monthOf(hub_.clock_.now());
+  for (const auto& [category, budget] : p->budgets) {
+    const auto t = hub_.budgets_->totals(category, month);
+    out.push_back(bus::BudgetUse{category, Money{t.spent + t.reserved, p->household.currency},
+                                 budget.monthly});
+  }
+  return out;
+}
+
+std::vector<bus::ApprovalRequest> OwnerApi::pendingApprovals() {
+  std::vector<bus::ApprovalRequest> out;
+  auto pending = hub_.approvals_->pending();
+  if (!pending) return out;
+  for (const auto& a : *pending)
+    out.push_back({a.id, approvalSummary(a), a.summary});
+  return out;
+}
+
+std::string OwnerApi::approvalSummary(const ledger::Approval& a) const {
+  boost::system::error_code ec;
+  const auto summary = boost::json::parse(a.summary, ec);
+  std::string line = a.subject;
+  if (!ec && summary.is_object()) {
+    const auto& o = summary.as_object();
+    if (const auto* r = o.if_contains("retailer"); r && r->is_string())
+      line += " at " + std::string(r->as_string());
+    if (const auto* n = o.if_contains("needs"); n && n->is_array())
+      line += ": " + std::to_string(n->as_array().size()) + " need(s)";
+  }
+  return line + ", about " + formatMoney(a.amount);
+}
+
+void OwnerApi::settleBasket(const ledger::Approval& a, bool granted, const std::string& why) {
+  boost::system::error_code ec;
+  const auto summary = boost::json::parse(a.summary, ec);
+  if (ec || !summary.is_object()) return;
+  const auto* ids = summary.as_object().if_contains("needs");
+  if (!ids || !ids->is_array()) return;
+  for (const auto& v : ids->as_array()) {
+    if (!v.is_int64()) continue;
+    const auto id = v.as_int64();
+    auto r = granted ? hub_.needs_->markSourcing(id, why) : hub_.needs_->cancelled(id, why);
+    if (!r) {
+      hub_.log_.warning("needs.transition_failed",
+                        {{"need", static_cast<long long>(id)}, {"error", r.error().message}});
+    }
+  }
+}
+
+}  // namespace steward::core

@@ -1,0 +1,56 @@
+// What the owner's tools may ask of the hub (bus::Operations), answered from the modules the Hub
+// owns. D-Bus and Home Assistant only translate to and from this; the rules live in the modules.
+#pragma once
+
+#include <string>
+
+#include "bus/operations.hpp"
+#include "ledger/approvals.hpp"
+
+namespace steward::core {
+
+class Hub;
+
+class OwnerApi final : public bus::Operations {
+ public:
+  explicit OwnerApi(Hub& hub) : hub_(hub) {}
+
+  bus::OpResult<std::string> status() override;
+  bus::OpResult<std::string> devices() override;
+  bus::OpResult<std::string> needs() override;
+  bus::OpResult<std::string> log(const bus::LogQuery& query) override;
+  bus::OpResult<std::string> explain(std::string_view decision_id) override;
+  bus::OpResult<bus::CheckReport> verify() override;
+  bus::OpResult<std::string> exportLog(bus::ExportFormat format) override;
+  bus::OpResult<std::string> approvals() override;
+
+  bus::OpResult<std::string> approve(std::string_view approval_id,
+                                     const bus::Caller& caller) override;
+  bus::OpResult<std::string> reject(std::string_view approval_id,
+                                    const bus::Caller& caller) override;
+  bus::OpResult<std::string> cancel(std::string_view order_id, const bus::Caller& caller) override;
+  bus::OpResult<std::string> pause(std::string_view device, const bus::Caller& caller) override;
+  bus::OpResult<std::string> resume(std::string_view device, const bus::Caller& caller) override;
+  bus::OpResult<std::string> reload(const bus::Caller& caller) override;
+
+  bus::OpResult<bus::CheckReport> policyCheck() override;
+  bus::OpResult<std::string> simulate(std::string_view scenario_json) override;
+
+  bus::Mode mode() override;
+  std::vector<bus::BudgetUse> budgetUse() override;
+  std::vector<bus::ApprovalRequest> pendingApprovals() override;
+
+  // One line for a person: "basket 3 at shop-a: 2 needs, about 38.90 EUR".
+  std::string approvalSummary(const ledger::Approval& approval) const;
+  // Moves the needs of an answered basket approval on: granted ones back to sourcing, the others
+  // cancelled with `why`.
+  void settleBasket(const ledger::Approval& approval, bool granted, const std::string& why);
+
+ private:
+  bus::OpResult<std::string> answer(std::string_view approval_id, const bus::Caller& caller,
+                                    bool grant);
+
+  Hub& hub_;
+};
+
+}  // namespace steward::core
