@@ -216,7 +216,7 @@ bool parseBrokerUrl(std::string_view url, BrokerConfig& broker, std::string& why
 }
 
 void readConfig(const toml::table& root, Reader& r, DaemonConfig& c) {
-  static constexpr std::string_view kTop[] = {"daemon", "broker", "limits", "discovery"};
+  static constexpr std::string_view kTop[] = {"daemon", "broker", "limits", "discovery", "needs"};
   r.checkKeys(root, "", kTop);
 
   if (const auto* t = r.table(root, "daemon")) {
@@ -283,6 +283,15 @@ void readConfig(const toml::table& root, Reader& r, DaemonConfig& c) {
     r.number(*t, "limits", "device_messages_per_second", c.limits.device_messages_per_second, 0.01,
              100000);
     r.number(*t, "limits", "device_burst", c.limits.device_burst, 1, 1e7);
+  }
+
+  if (const auto* t = r.table(root, "needs")) {
+    static constexpr std::string_view kKeys[] = {"settle", "tick_interval"};
+    r.checkKeys(*t, "needs", kKeys);
+    r.duration(*t, "needs", "settle", c.needs.settle);
+    r.duration(*t, "needs", "tick_interval", c.needs.tick_interval);
+    if (c.needs.tick_interval < std::chrono::seconds(1))
+      r.error(t->get("tick_interval"), "needs.tick_interval", "expected at least 1s");
   }
 
   if (const auto* t = r.table(root, "discovery")) {

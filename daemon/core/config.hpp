@@ -47,6 +47,13 @@ struct DiscoveryConfig {
   bool avahi = true;        // browse DNS-SD through avahi-daemon
 };
 
+struct NeedsTiming {
+  // A new need waits this long for others to join its basket (critical ones do not wait).
+  std::chrono::milliseconds settle{std::chrono::minutes(15)};
+  // How often forecasts, meter schedules, expiry and approvals are looked at.
+  std::chrono::milliseconds tick_interval{std::chrono::minutes(1)};
+};
+
 struct DaemonConfig {
   std::string source;  // file the values came from ("" for built-in defaults)
   std::string state_directory = "/var/lib/steward";
@@ -58,6 +65,7 @@ struct DaemonConfig {
   BrokerConfig broker;
   LimitsConfig limits;
   DiscoveryConfig discovery;
+  NeedsTiming needs;
   std::chrono::seconds checkpoint_interval{3600};
 };
 

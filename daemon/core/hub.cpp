@@ -36,7 +36,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::string_view kCheckpointTopic = "steward/hub/checkpoint";
-constexpr auto kTickInterval = std::chrono::seconds(60);
 
 template <class T>
 T orThrow(Result<T> r, const std::string& what) {
@@ -54,6 +53,7 @@ Hub::Hub(DaemonConfig config, std::string config_path, Logger& log)
       watchdog_timer_(io_),
       shutdown_deadline_(io_),
       tick_timer_(io_),
+      soon_tick_timer_(io_),
       checkpoint_timer_(io_) {
   openLedger();
   loadPolicy();
@@ -147,6 +147,7 @@ void Hub::buildNeeds() {
   gate_ = std::make_unique<PolicyGate>(*policy_, *budgets_, *controls_);
   needs::NeedsConfig needs_config;
   needs_config.max_needs_per_device = config_.limits.max_needs_per_device;
+  needs_config.settle = config_.needs.settle;
   needs_ = orThrow(
       needs::NeedsEngine::open(*ledger_, *catalog_, *gate_, clock_, log_, needs_config), "needs");
   devices_->onNeedSignal([this](const discovery::NeedSignal& s) {
@@ -321,8 +322,20 @@ std::vector<std::string> Hub::reload(std::optional<std::uint32_t> uid) {
   return problems;
 }
 
+void Hub::scheduleSoonTick() {
+  // After a burst of signals, look once (a second later), not once per message.
+  if (soon_tick_pending_ || stopping_) return;
+  soon_tick_pending_ = true;
+  soon_tick_timer_.expires_after(std::chrono::seconds(1));
+  soon_tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    soon_tick_pending_ = false;
+    if (ec || stopping_) return;
+    tick();
+  });
+}
+
 void Hub::scheduleTick() {
-  tick_timer_.expires_after(kTickInterval);
+  tick_timer_.expires_after(config_.needs.tick_interval);
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     tick();
@@ -423,6 +436,7 @@ void Hub::shutdown() {
   signals_.cancel();
   watchdog_timer_.cancel();
   tick_timer_.cancel();
+  soon_tick_timer_.cancel();
   checkpoint_timer_.cancel();
   devices_->stop();
   if (avahi_) avahi_->stop();

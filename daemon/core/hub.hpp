@@ -82,6 +82,7 @@ class Hub {
   void checkReady();
 
   void scheduleTick();
+  void scheduleSoonTick();
   void tick();
   void scheduleCheckpoint();
   void writeCheckpoint(const char* why);
@@ -98,6 +99,7 @@ class Hub {
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer shutdown_deadline_;
   boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer soon_tick_timer_;
   boost::asio::steady_timer checkpoint_timer_;
 
   std::unique_ptr<ledger::SqliteLedger> ledger_;
@@ -117,6 +119,7 @@ class Hub {
   std::unique_ptr<bus::DbusService> dbus_;
   std::unique_ptr<bus::HomeAssistantEntities> home_assistant_;
 
+  bool soon_tick_pending_ = false;
   bool ready_sent_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;
