@@ -44,7 +44,8 @@ DeviceHub::DeviceHub(boost::asio::any_io_executor executor, mqtt::Client& mqtt,
       limiter_(config.limits.device_messages_per_second, config.limits.device_burst,
                4 * config.limits.max_devices + 64),
       report_gate_(kReportInterval, 4 * config.limits.max_devices + 64),
-      flush_timer_(executor) {
+      flush_timer_(executor),
+      reconcile_timer_(executor) {
   const auto& d = config.discovery;
   const std::size_t max_devices = config.limits.max_devices;
   auto plugins = std::make_unique<StewardPluginSource>(max_devices);
@@ -82,8 +83,17 @@ core::Result<void> DeviceHub::start() {
       mqtt_.subscribe(std::move(filter), 1, [this, i](const mqtt::Message& m) { handle(i, m); });
     }
   }
-  mqtt_.onConnectionChange([this](bool connected) {
-    if (connected) republishExports();
+  mqtt_.onConnectionChange([this, alive = alive_](bool connected) {
+    reconcile_timer_.cancel();
+    reread_hellos_.clear();
+    reread_needs_.clear();
+    reconciling_ = connected;
+    if (!connected) return;
+    republishExports();
+    reconcile_timer_.expires_after(options_.reconcile_delay);
+    reconcile_timer_.async_wait([this, alive](boost::system::error_code ec) {
+      if (!ec && *alive) reconcile();
+    });
   });
   log_.info("discovery.started", {{"devices", registry_.size()}, {"sources", sources_.size()}});
   armFlush();
@@ -94,6 +104,7 @@ void DeviceHub::stop() {
   if (!started_) return;
   started_ = false;
   flush_timer_.cancel();
+  reconcile_timer_.cancel();
   if (auto r = registry_.flush(); !r) {
     ++counters_.flush_errors;
     log_.error("discovery.flush_failed", {{"error", r.error().message}});
@@ -140,6 +151,7 @@ void DeviceHub::handle(std::size_t index, const mqtt::Message& message) {
     ++counters_.ignored;
     return;
   }
+  if (reconciling_ && message.retain && &source == plugins_) noteRetained(message);
   if (message.payload.size() > config_.limits.max_payload_bytes) {
     reject(who, message.topic,
            {Reject::too_large,
@@ -249,6 +261,42 @@ void DeviceHub::republishExports() {
   const std::set<std::string> pending = export_pending_;
   for (const auto& id : pending)
     exportPlugin(id);
+}
+
+void DeviceHub::noteRetained(const mqtt::Message& message) {
+  // Whatever its content, a retained message on a topic means the topic is still set.
+  const std::size_t cap = config_.limits.max_devices * (config_.limits.max_needs_per_device + 1);
+  const std::string_view rest = message.topic.substr(kPluginTopicRoot.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || reread_needs_.size() + reread_hellos_.size() >= cap)
+    return;
+  const std::string id(rest.substr(0, slash));
+  const std::string_view type = rest.substr(slash + 1);
+  if (type == "hello") reread_hellos_.insert(id);
+  if (type.substr(0, 5) == "need/") reread_needs_.emplace(id, std::string(type.substr(5)));
+}
+
+void DeviceHub::reconcile() {
+  reconciling_ = false;
+  for (const auto& id : reread_hellos_) {
+    const Device* d = registry_.findBySource({"steward", id});
+    if (!d) continue;
+    DeviceUpdate u;
+    u.ref = {"steward", id};
+    u.may_admit = false;
+    for (const auto& [k, s] : d->needs) {
+      if (s.source != "steward" || reread_needs_.contains({id, s.key})) continue;
+      NeedSignal cleared;
+      cleared.key = s.key;
+      cleared.cleared = true;
+      u.signals.push_back(std::move(cleared));
+    }
+    if (u.signals.empty()) continue;
+    log_.info("discovery.stale_needs_closed", {{"device", d->id}, {"count", u.signals.size()}});
+    if (auto r = registry_.apply(std::move(u))) reject("steward:" + id, "", *r);
+  }
+  reread_hellos_.clear();
+  reread_needs_.clear();
 }
 
 bj::object DeviceHub::status() const {

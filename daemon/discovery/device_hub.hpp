@@ -37,6 +37,9 @@ struct DeviceHubOptions {
   std::size_t max_watched_topics = 0;
   // Re-publish plugin devices as Home Assistant discovery (see ha_export.hpp).
   bool export_to_home_assistant = true;
+  // After a (re)connect, retained plugin messages are re-read; once this long has passed, an open
+  // plugin need whose retained topic was not re-read (cleared while the hub was away) is closed.
+  std::chrono::milliseconds reconcile_delay{2000};
 };
 
 struct DeviceHubCounters {
@@ -86,6 +89,8 @@ class DeviceHub final : private SourceContext {
   // Publishes the plugin device's Home Assistant config when it changed (or always, `force`).
   void exportPlugin(const std::string& plugin_id, bool force = false);
   void republishExports();
+  void noteRetained(const mqtt::Message& message);
+  void reconcile();
 
   boost::asio::any_io_executor executor_;
   mqtt::Client& mqtt_;
@@ -107,6 +112,10 @@ class DeviceHub final : private SourceContext {
   std::map<std::string, std::string> exported_;  // plugin id -> last HA config published
   std::set<std::string> export_pending_;         // plugin ids whose publish failed
   boost::asio::steady_timer flush_timer_;
+  boost::asio::steady_timer reconcile_timer_;
+  bool reconciling_ = false;             // between a connect and its reconcile()
+  std::set<std::string> reread_hellos_;  // plugin ids
+  std::set<std::pair<std::string, std::string>> reread_needs_;  // (plugin id, need key)
   DeviceHubCounters counters_;
   bool started_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -103,6 +103,7 @@ std::string signalToJson(const NeedSignal& s) {
   if (!s.description.empty()) o["description"] = s.description;
   if (!s.product_hint.empty()) o["product"] = s.product_hint;
   o["observed_at_ms"] = core::toUnixMillis(s.observed_at);
+  if (!s.source.empty()) o["source"] = s.source;
   return bj::serialize(o);
 }
 
@@ -128,6 +129,7 @@ std::optional<NeedSignal> signalFromJson(std::string_view text) {
   s.severity = parseSeverity(str("severity")).value_or(Severity::info);
   s.description = str("description");
   s.product_hint = str("product");
+  s.source = str("source");
   if (const auto* f = o.if_contains("observed_at_ms"); f && f->is_int64())
     s.observed_at = core::fromUnixMillis(f->get_int64());
   return s;
@@ -430,8 +432,10 @@ void Registry::emitSignals(const std::vector<NeedSignal>& signals) {
 std::optional<Rejection> Registry::apply(DeviceUpdate u) {
   if (!loaded_) return Rejection{Reject::storage, "registry: not loaded"};
   const core::TimePoint now = clock_.now();
-  for (auto& s : u.signals)
+  for (auto& s : u.signals) {
     s.observed_at = now;
+    s.source = u.ref.source;
+  }
   std::vector<std::string> others;
   Device* dev = lookup(u, others);
   const std::string ref = u.ref.str();

@@ -33,6 +33,7 @@ struct NeedSignal {
   std::string description;              // fault/outage text from the device
   std::string product_hint;             // a product id the device suggests ("TN-2420"), if any
   core::TimePoint observed_at;          // when the hub received it (injected clock)
+  std::string source;  // the format it came through: "steward", "zigbee2mqtt", "homie", ...
 };
 
 }  // namespace steward::discovery

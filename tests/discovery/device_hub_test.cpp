@@ -100,6 +100,36 @@ TEST_F(DiscoveryTest, DevicesAndNeedsSurviveARestart) {
   EXPECT_EQ(hub_->counters().rejected_total(), 0u);
 }
 
+TEST_F(DiscoveryTest, NeedsClearedWhileTheHubWasAwayAreClosedAfterItReconnects) {
+  startHub();
+  const std::string low = R"({"id": "printer-1", "kind": "consumable", "level": 2, "unit": "%",
+                              "low": true})";
+  send("steward/device/printer-1/hello", hello("printer-1"));
+  send("steward/device/printer-1/need/toner", low);
+  send("steward/device/printer-1/need/drum", low);
+  send("zigbee2mqtt/hall_button", R"({"battery": 5})");
+  ASSERT_EQ(device("steward:printer-1")->needs.size(), 2u);
+
+  // While the hub was down the plugin cleared "drum": the broker re-sends only hello and toner.
+  restartHub(DeviceHubOptions{.reconcile_delay = 20ms});
+  signals_.clear();
+  client_->setConnected(true);
+  send("steward/device/printer-1/hello", hello("printer-1"), true);
+  send("steward/device/printer-1/need/toner", low, true);
+  EXPECT_EQ(device("steward:printer-1")->needs.size(), 2u);  // not before the delay
+  io_.run_for(300ms);
+  const Device* p = device("steward:printer-1");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->needs.contains("consumable/toner"));
+  EXPECT_FALSE(p->needs.contains("consumable/drum"));
+  EXPECT_EQ(count("SELECT count(*) FROM device_needs WHERE device_id = 'steward:printer-1'"), 1);
+  ASSERT_EQ(signals_.size(), 1u);
+  EXPECT_TRUE(signals_[0].cleared);
+  EXPECT_EQ(signals_[0].key, "drum");
+  // Needs that came from other formats are not the plugin's to withdraw.
+  EXPECT_TRUE(device("zigbee2mqtt:hall_button")->needs.contains("battery/battery"));
+}
+
 TEST_F(DiscoveryTest, UnchangedStateCostsNoWriteAndNeedsCommitAtOnce) {
   startHub();
   send("zigbee2mqtt/hall_button", R"({"battery": 60})");

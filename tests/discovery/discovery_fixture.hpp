@@ -172,13 +172,13 @@ class DiscoveryTest : public ::testing::Test {
   }
 
   // Like a daemon restart: a new hub on a new connection, over the same database file.
-  void restartHub() {
+  void restartHub(DeviceHubOptions options = {}) {
     hub_->stop();
     hub_.reset();
     client_ = std::make_unique<FakeClient>();
     ledger_.reset();
     openLedger();
-    startHub();
+    startHub(options);
   }
 
   const Device* device(std::string_view id) { return hub_->registry().find(id); }
