@@ -3,6 +3,7 @@
 // entity that no longer exists is cleared with an empty retained message.
 #include "bus/home_assistant.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <chrono>
@@ -15,6 +16,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kCaller = "home-assistant";
+constexpr const char* kSpendPrefix = "steward_spend_";
 
 json::object deviceBlock() {
   return json::object{{"identifiers", json::array{"steward_hub"}},
@@ -78,11 +80,28 @@ void HomeAssistantEntities::publish(const std::string& topic, const std::string&
     log_.warning("ha.publish_failed", {{"topic", topic}, {"error", r.error().message}});
 }
 
+void HomeAssistantEntities::refresh() {
+  if (started_) publishAll();
+}
+
 void HomeAssistantEntities::publishAll() {
   publishStaticConfigs();
   publishPausedConfig();
-  for (const auto& use : ops_.budgetUse())
-    publishBudget(use);
+  const auto budgets = ops_.budgetUse();
+  // Categories gone from the policy lose their entity; the others are (re)announced.
+  for (auto it = spend_ids_.begin(); it != spend_ids_.end();) {
+    const bool current = std::any_of(budgets.begin(), budgets.end(),
+                                     [&](const BudgetUse& b) { return b.category == it->first; });
+    if (current) {
+      ++it;
+      continue;
+    }
+    publish(options_.discovery_prefix + "/sensor/" + it->second + "/config", "");
+    publish(spendStateTopic(it->second), "");
+    it = spend_ids_.erase(it);
+  }
+  for (const auto& use : budgets)
+    publishBudget(use, true);
   publishPaused();
   publishApprovals();
 }
@@ -179,7 +198,7 @@ void HomeAssistantEntities::publishApprovals() {
 
 std::string HomeAssistantEntities::spendObjectId(const std::string& category) {
   if (auto it = spend_ids_.find(category); it != spend_ids_.end()) return it->second;
-  std::string id = "steward_spend_";
+  std::string id = kSpendPrefix;
   for (unsigned char c : category.substr(0, 48))
     id += std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
   // Two categories that differ only in punctuation must not share an entity.
@@ -195,11 +214,15 @@ std::string HomeAssistantEntities::spendObjectId(const std::string& category) {
   return unique;
 }
 
-void HomeAssistantEntities::publishBudget(const BudgetUse& use) {
-  const bool known = spend_ids_.contains(use.category);
+std::string HomeAssistantEntities::spendStateTopic(const std::string& object_id) const {
+  return options_.base_topic + "/spend/" + object_id.substr(std::string_view(kSpendPrefix).size());
+}
+
+void HomeAssistantEntities::publishBudget(const BudgetUse& use, bool with_config) {
+  with_config = with_config || !spend_ids_.contains(use.category);
   const std::string object_id = spendObjectId(use.category);
-  const std::string state_topic = options_.base_topic + "/spend/" + object_id.substr(14);
-  if (!known || !client_.connected()) {
+  const std::string state_topic = spendStateTopic(object_id);
+  if (with_config) {
     json::object config{{"name", "Spend this month: " + use.category},
                         {"unique_id", object_id},
                         {"object_id", object_id},
@@ -237,7 +260,7 @@ void HomeAssistantEntities::approvalsChanged() {
   publishApprovals();
 }
 void HomeAssistantEntities::budgetChanged(const BudgetUse& use) {
-  publishBudget(use);
+  publishBudget(use, false);
 }
 void HomeAssistantEntities::modeChanged() {
   publishPaused();

@@ -34,6 +34,9 @@ class HomeAssistantEntities final : public Listener {
   // binary_sensor and no approve button, and commands are refused.
   void setCommandsAllowed(bool allowed);
   bool commandsAllowed() const { return commands_allowed_; }
+  // Announces everything again; after a policy reload (budget categories may have come or gone;
+  // entities of categories that are gone are removed).
+  void refresh();
 
   // Listener: each updates the retained state HA reads.
   void decisionRecorded(const DecisionNotice& decision) override;
@@ -51,7 +54,8 @@ class HomeAssistantEntities final : public Listener {
   void publishStaticConfigs();
   void publishPausedConfig();
   void publishApprovals();
-  void publishBudget(const BudgetUse& use);
+  void publishBudget(const BudgetUse& use, bool with_config);
+  std::string spendStateTopic(const std::string& object_id) const;
   void publishPaused();
   void publish(const std::string& topic, const std::string& payload);
   std::string spendObjectId(const std::string& category);

@@ -132,6 +132,26 @@ TEST_F(HomeAssistantTest, DiscoveryAndStateAreRetainedForALateHomeAssistant) {
   EXPECT_EQ(last.at("at").as_string(), "1970-01-01T00:00:00Z");
 }
 
+TEST_F(HomeAssistantTest, ABudgetCategoryDroppedByThePolicyLosesItsEntity) {
+  ops.budget = {{"household", eur(1234), eur(6000)}, {"garden", eur(0), eur(2500)}};
+  startHub(false);
+  startObserver();
+  ASSERT_TRUE(waitForTopic("homeassistant/sensor/steward_spend_garden/config"));
+  ASSERT_TRUE(waitForTopic("steward/hub/spend/garden"));
+
+  ops.budget.pop_back();  // a reload removed [budgets.garden]
+  entities->refresh();
+  ASSERT_TRUE(waitFor("homeassistant/sensor/steward_spend_garden/config", ""));
+  ASSERT_TRUE(waitFor("steward/hub/spend/garden", ""));
+  EXPECT_FALSE(absent("homeassistant/sensor/steward_spend_household/config"));
+
+  // A spend update for a category seen for the first time announces it.
+  entities->budgetChanged({"pets", eur(500), eur(2000)});
+  ASSERT_TRUE(waitForTopic("homeassistant/sensor/steward_spend_pets/config"));
+  ASSERT_TRUE(waitForTopic("steward/hub/spend/pets"));
+  EXPECT_EQ(json::parse(seen["steward/hub/spend/pets"]).at("spent").as_string(), "5.00");
+}
+
 TEST_F(HomeAssistantTest, CommandsAreRefusedUnlessThePolicyAllowsThem) {
   startHub(false);
   startObserver();
