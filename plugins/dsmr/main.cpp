@@ -7,7 +7,6 @@
 //
 // Readings are re-published at most every --interval seconds (default 60) while they change.
 #include <fcntl.h>
-#include <mosquitto.h>
 #include <signal.h>
 #include <termios.h>
 #include <unistd.h>
@@ -20,12 +19,11 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 
 #include "dsmr.hpp"
+#include "plugin_link.hpp"
 
 namespace {
 
@@ -44,53 +42,9 @@ struct Options {
   bool once = false;
 };
 
-// QoS 1 publishes still in flight, so a clean exit waits for them.
-std::mutex g_mutex;
-std::set<int> g_inflight;
-
 class Publisher {
  public:
-  explicit Publisher(const Options& o) : o_(o), base_("steward/device/" + o.id) {}
-  ~Publisher() {
-    if (m_) {
-      mosquitto_loop_stop(m_, true);
-      mosquitto_destroy(m_);
-    }
-    mosquitto_lib_cleanup();
-  }
-
-  bool connect() {
-    mosquitto_lib_init();
-    m_ = mosquitto_new(("steward-dsmr-" + o_.id).c_str(), true, nullptr);
-    if (!m_) return false;
-    const std::string will = base_ + "/availability";
-    mosquitto_will_set(m_, will.c_str(), 7, "offline", 1, true);
-    mosquitto_publish_callback_set(m_, [](mosquitto*, void*, int mid) {
-      std::lock_guard lock(g_mutex);
-      g_inflight.erase(mid);
-    });
-    mosquitto_reconnect_delay_set(m_, 1, 30, true);
-    const int rc = mosquitto_connect(m_, o_.host.c_str(), o_.port, 30);
-    if (rc != MOSQ_ERR_SUCCESS) {
-      std::fprintf(stderr, "steward-dsmr: cannot connect to %s:%d: %s\n", o_.host.c_str(), o_.port,
-                   mosquitto_strerror(rc));
-      return false;
-    }
-    return mosquitto_loop_start(m_) == MOSQ_ERR_SUCCESS;
-  }
-
-  void publish(const std::string& leaf, const std::string& payload) {
-    const std::string topic = base_ + "/" + leaf;
-    std::lock_guard lock(g_mutex);
-    int mid = 0;
-    const int rc = mosquitto_publish(m_, &mid, topic.c_str(), static_cast<int>(payload.size()),
-                                     payload.data(), 1, true);
-    if (rc == MOSQ_ERR_SUCCESS) {
-      g_inflight.insert(mid);
-    } else {
-      std::fprintf(stderr, "steward-dsmr: publish %s: %s\n", topic.c_str(), mosquitto_strerror(rc));
-    }
-  }
+  Publisher(const Options& o, steward::plugin::PluginLink& link) : o_(o), link_(link) {}
 
   // Publishes the hello once, then each reading when it changed and its interval has passed.
   void telegram(const steward::dsmr::Telegram& t) {
@@ -99,8 +53,8 @@ class Publisher {
                        {"kind", "meter"},   {"name", "Smart meter"},
                        {"model", t.header}, {"capabilities", bj::array{"meter"}}};
       if (!t.equipment_id.empty()) hello["identifiers"] = bj::array{"dsmr:" + t.equipment_id};
-      publish("hello", bj::serialize(hello));
-      publish("availability", "online");
+      link_.publish("hello", bj::serialize(hello));
+      link_.publish("availability", "online");
       said_hello_ = true;
     }
     if (auto kwh = t.importKwh())
@@ -108,19 +62,6 @@ class Publisher {
     if (auto kwh = t.exportKwh(); kwh && *kwh > 0)
       reading("electricity-export", *kwh, "kWh", "Electricity exported, all tariffs");
     if (t.gas) reading("gas", t.gas->value, "m3", "Gas, reading of " + t.gas_timestamp);
-  }
-
-  void goodbye() {
-    if (said_hello_) publish("availability", "offline");
-    // Wait (bounded) until the broker has acknowledged everything.
-    for (int i = 0; i < 1000; ++i) {
-      {
-        std::lock_guard lock(g_mutex);
-        if (g_inflight.empty()) break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    mosquitto_disconnect(m_);
   }
 
  private:
@@ -131,7 +72,7 @@ class Publisher {
     if (last.published && now - last.at < std::chrono::seconds(o_.interval_s) && !o_.once) return;
     bj::object need{
         {"id", o_.id}, {"kind", "meter"}, {"level", value}, {"unit", unit}, {"description", what}};
-    publish("need/" + key, bj::serialize(need));
+    link_.publish("need/" + key, bj::serialize(need));
     last = {true, value, now};
   }
 
@@ -142,8 +83,7 @@ class Publisher {
   };
 
   const Options& o_;
-  std::string base_;
-  mosquitto* m_ = nullptr;
+  steward::plugin::PluginLink& link_;
   bool said_hello_ = false;
   std::map<std::string, Last> last_;
 };
@@ -201,8 +141,8 @@ int main(int argc, char** argv) {
       return usage();
     }
   }
-  if (o.serial.empty() == o.file.empty() || o.port <= 0 || o.port > 65535 || o.id.empty() ||
-      o.id.size() > 64 || o.id.find_first_of("/+#: ") != std::string::npos)
+  if (o.serial.empty() == o.file.empty() || o.port <= 0 || o.port > 65535 ||
+      !steward::plugin::PluginLink::validId(o.id))
     return usage();
 
   struct sigaction sa {};
@@ -220,8 +160,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "steward-dsmr: %s: cannot configure the port\n", path.c_str());
     return 1;
   }
-  Publisher publisher(o);
-  if (!publisher.connect()) return 1;
+  steward::plugin::PluginLink link(o.host, o.port, o.id);
+  if (!link.connect()) return 1;
+  Publisher publisher(o, link);
 
   steward::dsmr::Framer framer;
   char buf[4096];
@@ -249,7 +190,7 @@ int main(int argc, char** argv) {
     }
   }
   close(fd);
-  publisher.goodbye();
+  link.goodbye();
   std::fprintf(stderr, "steward-dsmr: %ld telegrams published, %ld refused\n", good, bad);
   return good > 0 || !o.once ? 0 : 1;
 }

@@ -1,0 +1,192 @@
+// See ipp_status.hpp. Supply levels follow RFC 3805 prtMarkerSuppliesLevel: -1 other, -2 unknown,
+// -3 "some remaining"; only real levels are reported.
+#include "ipp_status.hpp"
+
+#include <charconv>
+#include <map>
+
+namespace steward::printer {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::optional<long> toLong(std::string_view s) {
+  long v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto p = s.find(sep, start);
+    out.push_back(s.substr(start, p - start));
+    if (p == std::string_view::npos) break;
+    start = p + 1;
+  }
+  return out;
+}
+
+// "toner", "black" -> "toner-black"; keys keep to the protocol's character set.
+std::string needKey(std::string_view type, std::string_view colour) {
+  std::string key;
+  auto add = [&](std::string_view part) {
+    for (char c : part) {
+      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+        key += c;
+      } else if (c >= 'A' && c <= 'Z') {
+        if (!key.empty() && key.back() != '-') key += '-';  // wasteToner -> waste-toner
+        key += static_cast<char>(c - 'A' + 'a');
+      } else if (!key.empty() && key.back() != '-') {
+        key += '-';
+      }
+    }
+  };
+  add(type);
+  if (!colour.empty() && colour != "unknown" && colour != "none") {
+    if (!key.empty() && key.back() != '-') key += '-';
+    add(colour);
+  }
+  while (!key.empty() && key.back() == '-')
+    key.pop_back();
+  return key.substr(0, 64);
+}
+
+}  // namespace
+
+std::optional<Supply> parsePrinterSupply(std::string_view value) {
+  std::map<std::string_view, std::string_view> f;
+  for (auto part : split(value, ';')) {
+    const auto eq = part.find('=');
+    if (eq != std::string_view::npos) f[trim(part.substr(0, eq))] = trim(part.substr(eq + 1));
+  }
+  const auto level = f.contains("level") ? toLong(f["level"]) : std::nullopt;
+  const auto max = f.contains("maxcapacity") ? toLong(f["maxcapacity"]) : std::nullopt;
+  if (!level || *level < 0 || f["type"].empty()) return std::nullopt;  // -1/-2/-3: no level
+  double percent = static_cast<double>(*level);
+  if (f["unit"] != "percent") {
+    if (!max || *max <= 0) return std::nullopt;
+    percent = 100.0 * static_cast<double>(*level) / static_cast<double>(*max);
+  }
+  if (percent > 100) percent = 100;
+  Supply s;
+  s.key = needKey(f["type"], f["colorantname"]);
+  if (s.key.empty()) return std::nullopt;
+  // A receptacle (waste toner box) fills up: what matters is the room left.
+  s.remaining = f["class"] == "receptacleThatIsFilled" ? 100.0 - percent : percent;
+  s.description = std::string(f["colorantname"]) + " " + std::string(f["type"]);
+  return s;
+}
+
+std::optional<PrinterStatus> parseIpptoolOutput(std::string_view text, std::string& error) {
+  PrinterStatus status;
+  bool ok = false;
+  std::vector<std::string> marker_names;
+  std::vector<long> marker_levels, marker_lows;
+  for (auto line : split(text, '\n')) {
+    line = trim(line);
+    if (line.find("[PASS]") != std::string_view::npos) ok = true;
+    const auto paren = line.find(" (");
+    const auto eq = line.find(") = ");
+    if (paren == std::string_view::npos || eq == std::string_view::npos || eq < paren) continue;
+    const std::string_view name = line.substr(0, paren);
+    const std::string_view value = line.substr(eq + 4);
+    if (name == "printer-make-and-model") {
+      status.make_and_model = std::string(value.substr(0, 128));
+    } else if (name == "printer-uuid") {
+      const std::string_view prefix = "urn:uuid:";
+      status.uuid =
+          std::string(value.substr(0, prefix.size()) == prefix ? value.substr(prefix.size(), 64)
+                                                               : value.substr(0, 64));
+    } else if (name == "printer-supply") {
+      // Values are separated by ',' and each holds "index=..." first.
+      std::size_t start = 0;
+      while (start < value.size()) {
+        auto next = value.find(",index=", start);
+        const auto item = value.substr(start, next == std::string_view::npos ? next : next - start);
+        if (auto s = parsePrinterSupply(item); s && status.supplies.size() < 16)
+          status.supplies.push_back(std::move(*s));
+        if (next == std::string_view::npos) break;
+        start = next + 1;
+      }
+    } else if (name == "marker-names") {
+      for (auto n : split(value, ','))
+        marker_names.emplace_back(trim(n));
+    } else if (name == "marker-levels" || name == "marker-low-levels") {
+      auto& out = name == "marker-levels" ? marker_levels : marker_lows;
+      for (auto n : split(value, ','))
+        out.push_back(toLong(trim(n)).value_or(-1));
+    } else if (name == "printer-state-reasons") {
+      for (auto r : split(value, ',')) {
+        r = trim(r);
+        if (r.empty() || r == "none") continue;
+        Fault f;
+        f.severity = "info";
+        for (auto [suffix, severity] :
+             {std::pair{"-error", "critical"}, std::pair{"-warning", "warning"},
+              std::pair{"-report", "info"}}) {
+          const std::string_view sfx = suffix;
+          if (r.size() > sfx.size() && r.substr(r.size() - sfx.size()) == sfx) {
+            r.remove_suffix(sfx.size());
+            f.severity = severity;
+            break;
+          }
+        }
+        // Supply levels are reported as supplies; these reasons would only repeat them.
+        if (r.find("-low") != std::string_view::npos || r.find("-empty") != std::string_view::npos)
+          continue;
+        f.key = needKey(r, "");
+        if (!f.key.empty() && status.faults.size() < 16) status.faults.push_back(std::move(f));
+      }
+    }
+  }
+  if (!ok) {
+    error = "no successful Get-Printer-Attributes response (ipptool did not report [PASS])";
+    return std::nullopt;
+  }
+  // CUPS queues describe supplies with marker-* instead of printer-supply.
+  if (status.supplies.empty()) {
+    for (std::size_t i = 0; i < marker_names.size() && i < marker_levels.size() && i < 16; ++i) {
+      if (marker_levels[i] < 0) continue;
+      Supply s;
+      s.key = needKey(marker_names[i], "");
+      s.description = marker_names[i];
+      s.remaining = static_cast<double>(std::min(marker_levels[i], 100L));
+      if (i < marker_lows.size() && marker_lows[i] >= 0)
+        s.low_threshold = static_cast<double>(marker_lows[i]);
+      if (!s.key.empty()) status.supplies.push_back(std::move(s));
+    }
+  }
+  return status;
+}
+
+std::string ipptoolTestFile() {
+  return R"({
+  NAME "Steward supplies"
+  OPERATION Get-Printer-Attributes
+  GROUP operation-attributes-tag
+  ATTR charset attributes-charset utf-8
+  ATTR naturalLanguage attributes-natural-language en
+  ATTR uri printer-uri $uri
+  ATTR keyword requested-attributes printer-supply,marker-names,marker-levels,marker-low-levels,printer-state-reasons,printer-uuid,printer-make-and-model
+  STATUS successful-ok
+  DISPLAY printer-supply
+  DISPLAY marker-names
+  DISPLAY marker-levels
+  DISPLAY marker-low-levels
+  DISPLAY printer-state-reasons
+  DISPLAY printer-uuid
+  DISPLAY printer-make-and-model
+}
+)";
+}
+
+}  // namespace steward::printer
