@@ -9,7 +9,10 @@ namespace steward::ledger::kind {
 // discovery/
 inline constexpr std::string_view deviceAdmitted = "device.admitted";
 inline constexpr std::string_view deviceRejected = "device.rejected";
-// needs/
+inline constexpr std::string_view deviceMerged = "device.merged";
+inline constexpr std::string_view deviceRemoved = "device.removed";
+// needs/ (the module also writes need.held, need.reopened, need.escalated,
+// need.source-withdrawn, need.source-satisfied)
 inline constexpr std::string_view needOpened = "need.opened";
 inline constexpr std::string_view needMerged = "need.merged";
 inline constexpr std::string_view needClosed = "need.closed";

@@ -1,7 +1,8 @@
 // The ledger: the one SQLite database of the hub, and the hash-chained record of every decision
 // any module makes. A decision is recorded in the same transaction as the state change it causes
 // (open a ledger::Transaction on database(), change state, record(), commit), and before anything
-// is sent because of it.
+// is sent because of it. README.md explains the chain, checkpoints, durability and threat model;
+// kinds.hpp lists the decision kinds.
 #pragma once
 
 #include <boost/json/value.hpp>
