@@ -147,9 +147,6 @@ Result<Database> Database::open(const std::string& path, OpenMode mode) {
     // on disk before it is reported, which is what "nothing committed is ever lost" needs.
     if (auto r = database.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !r)
       return r.error();
-    // 64 MiB of page cache: the indexes of a ledger with millions of decisions stay in memory
-    // instead of being re-read for every append.
-    if (auto r = database.exec("PRAGMA cache_size=-65536;"); !r) return r.error();
     // Keep the -wal and -shm files after the last connection closes, so a reader that may not
     // create files in the state directory can still open the database read-only.
     int persist = 1;
@@ -169,7 +166,11 @@ Result<Database> Database::open(const std::string& path, OpenMode mode) {
       return core::fail("cannot read database " + path + ": " + again.error().message);
     }
   }
-  if (auto r = database.exec("PRAGMA foreign_keys=ON;"); !r) return r.error();
+  // 64 MiB of page cache (allocated as used): the indexes of a ledger with millions of
+  // decisions stay in memory instead of being re-read for every append or review.
+  if (auto r = database.exec("PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"); !r) {
+    return r.error();
+  }
   return database;
 }
 
