@@ -182,7 +182,9 @@ void Hub::buildOwnerSurfaces() {
   home_assistant_ = std::make_unique<bus::HomeAssistantEntities>(*mqtt_, *owner_api_, log_, ha);
   home_assistant_->setCommandsAllowed(policy_->current()->home_assistant.commands);
   policy_->onReplaced([this](const std::shared_ptr<const policy::Policy>& p) {
-    if (home_assistant_) home_assistant_->setCommandsAllowed(p->home_assistant.commands);
+    if (!home_assistant_) return;
+    home_assistant_->setCommandsAllowed(p->home_assistant.commands);
+    home_assistant_->refresh();  // budget categories may have come or gone
   });
 
   // Every committed decision is announced on D-Bus and to Home Assistant.
