@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ledger/approvals.hpp"
+#include "ledger/budget_store.hpp"
 #include "ledger/chain.hpp"
 #include "ledger/checkpoint.hpp"
 #include "ledger/controls.hpp"
@@ -324,18 +325,18 @@ TEST_F(ReviewTest, StatusShowsPausesApprovalsCheckpointAndBudgetBars) {
   ASSERT_TRUE(controls->pause("", 1000, "holiday").ok());
   auto cp = Checkpointer::open(ledger_->database(), dir_.file("k.pem"), clock_);
   ASSERT_TRUE(cp->checkpoint().ok());
-  // The policy module's reservations table, as ledger/budget_store.cpp creates it.
-  ASSERT_TRUE(ledger_->database()
-                  .exec("CREATE TABLE budget_reservations(id TEXT PRIMARY KEY, category TEXT, "
-                        "retailer_id TEXT, month TEXT, amount_minor INTEGER, currency TEXT, "
-                        "state TEXT, updated_ms INTEGER);"
-                        "INSERT INTO budget_reservations VALUES"
-                        "('r1','consumables','',  '2026-05', 3120, 'EUR', 'committed', 0),"
-                        "('r2','consumables','',  '2026-05', 1000, 'EUR', 'reserved', 0),"
-                        "('r3','consumables','',  '2026-05', 500, 'EUR', 'released', 0),"
-                        "('r4','consumables','',  '2026-04', 9999, 'EUR', 'committed', 0),"
-                        "('r5','batteries','',  '2026-05', 800, 'EUR', 'committed', 0);")
-                  .ok());
+  // The policy module's reservations, stored through its own BudgetStore.
+  auto store = BudgetStore::open(ledger_->database());
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  const BudgetEntry entries[] = {
+      {"r1", "consumables", "", "2026-05", 3120, "EUR", "committed", clock_.now()},
+      {"r2", "consumables", "", "2026-05", 1000, "EUR", "reserved", clock_.now()},
+      {"r3", "consumables", "", "2026-05", 500, "EUR", "released", clock_.now()},
+      {"r4", "consumables", "", "2026-04", 9999, "EUR", "committed", clock_.now()},
+      {"r5", "batteries", "", "2026-05", 800, "EUR", "committed", clock_.now()},
+  };
+  for (const auto& e : entries)
+    ASSERT_TRUE(store->save(e).ok());
   auto budgets = readBudgetUse(ledger_->database());
   ASSERT_TRUE(budgets.ok()) << budgets.error().message;
   ASSERT_EQ(budgets->size(), 2u);
