@@ -174,8 +174,9 @@ policy::Request PolicyGate::requestFor(const needs::ItemCheck& item) const {
   } else {
     q.kind = policy::RequestKind::purchase;
     q.item_id = item.item_id;
-    if (item.estimate && item.quantity > 0)
-      q.unit_price = Money{item.estimate->minor / item.quantity, item.estimate->currency};
+    q.unit_price = item.unit_price;
+    // One device asking: its overrides and device rules apply. Several: the item's own.
+    if (item.devices.size() == 1) q.device_id = item.devices.front();
   }
   return q;
 }

@@ -106,6 +106,23 @@ std::optional<core::Money> times(const std::optional<core::Money>& unit, int qua
   return core::Money{unit->minor * quantity, unit->currency};
 }
 
+// What the gate is asked about one need bought from `retailer`.
+ItemCheck itemCheck(const Need& n, const std::string& retailer, core::TimePoint now) {
+  ItemCheck c;
+  c.need_id = n.id;
+  c.item_id = n.item_id;
+  c.category = n.category;
+  c.quantity = n.quantity;
+  c.unit_price = n.unit_price;
+  c.estimate = times(n.unit_price, n.quantity);
+  for (const auto& src : n.sources)
+    if (src.active) c.devices.push_back(src.device_id);
+  c.retailer = retailer;
+  c.needed_by = n.needed_by;
+  c.at = now;
+  return c;
+}
+
 boost::json::value moneyJson(const std::optional<core::Money>& m) {
   if (!m) return nullptr;
   return boost::json::value(core::formatMoney(*m));
@@ -1148,10 +1165,21 @@ void NeedsEngine::tickBaskets(TickOutcome& out) {
     }
     remaining.push_back(id);
   }
+  // A retailer the policy would refuse for an item (a per-retailer cap, a forbid rule) is no
+  // choice for it: group each need only with retailers that may sell it. When none may, keep
+  // them all, so the basket check holds the need and records why.
+  std::map<NeedId, std::vector<std::string>> choices;
+  for (NeedId id : remaining) {
+    const Need& n = needs_.at(id);
+    std::vector<std::string> allowed;
+    for (const auto& r : n.retailers)
+      if (gate_.evaluateItem(itemCheck(n, r, now)).verdict != Verdict::deny) allowed.push_back(r);
+    choices[id] = allowed.empty() ? n.retailers : std::move(allowed);
+  }
   while (!remaining.empty()) {
     std::map<std::string, std::pair<int, int>> score;  // retailer → (carries, first choice)
     for (NeedId id : remaining) {
-      const auto& rs = needs_.at(id).retailers;
+      const auto& rs = choices.at(id);
       for (std::size_t i = 0; i < rs.size(); ++i) {
         score[rs[i]].first += 1;
         score[rs[i]].second += i == 0 ? 1 : 0;
@@ -1164,7 +1192,7 @@ void NeedsEngine::tickBaskets(TickOutcome& out) {
     const std::string retailer = best->first;
     std::vector<NeedId> group, rest;
     for (NeedId id : remaining) {
-      const auto& rs = needs_.at(id).retailers;
+      const auto& rs = choices.at(id);
       (std::find(rs.begin(), rs.end(), retailer) != rs.end() ? group : rest).push_back(id);
     }
     groups.emplace_back(retailer, std::move(group));
@@ -1287,19 +1315,7 @@ Result<NeedsEngine::BasketResult> NeedsEngine::sourceBasket(Change& ch, std::vec
   std::vector<ItemCheck> items;
   std::vector<GateResult> item_results;
   for (NeedId id : members) {
-    const Need& n = viewNeed(ch, id);
-    ItemCheck c;
-    c.need_id = id;
-    c.item_id = n.item_id;
-    c.category = n.category;
-    c.quantity = n.quantity;
-    c.unit_price = n.unit_price;
-    c.estimate = times(n.unit_price, n.quantity);
-    for (const auto& src : n.sources)
-      if (src.active) c.devices.push_back(src.device_id);
-    c.retailer = retailer;
-    c.needed_by = n.needed_by;
-    c.at = now;
+    ItemCheck c = itemCheck(viewNeed(ch, id), retailer, now);
     GateResult g = gate_.evaluateItem(c);
     if (g.verdict == Verdict::deny) {
       if (auto r = hold(id, g, {}); !r) return r.error();

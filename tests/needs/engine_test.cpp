@@ -262,7 +262,9 @@ TEST_F(NeedsFixture, BasketsGroupByRetailerAndUrgencyOrdersThem) {
   ASSERT_EQ(gate.baskets.size(), 2u);
   EXPECT_EQ(gate.baskets[0].retailer, "hardware-store");
   EXPECT_EQ(gate.baskets[1].estimate, eur(4590 + 1200));
-  EXPECT_EQ(gate.items.size(), 3u);
+  // Grouping asks once per retailer each need could go to (toner: 2, ink: 1, battery: 1),
+  // then the baskets' items are checked once more.
+  EXPECT_EQ(gate.items.size(), 4u + 3u);
   for (const auto& item : gate.items)
     EXPECT_EQ(item.devices.size(), 1u) << item.item_id;
   EXPECT_EQ(decisions("needs.grouped", "allow"), 2);
@@ -270,6 +272,25 @@ TEST_F(NeedsFixture, BasketsGroupByRetailerAndUrgencyOrdersThem) {
   for (const auto& n : engine->liveNeeds())
     EXPECT_EQ(n.state, NeedState::sourcing);
   EXPECT_EQ(engine->tick().baskets, 0) << "nothing left to group";
+}
+
+TEST_F(NeedsFixture, AnItemARetailerMayNotSellGoesToAnotherThatMay) {
+  // The policy refuses toner from the paper shop (a per-retailer cap, a forbid rule): rather
+  // than join the ink there and be held, it is bought from the other retailer that carries it.
+  gate.refused.insert({"toner:TN-2420", "paper-shop"});
+  send(flag("printer-1", "toner-black", SignalKind::consumable));
+  send(flag("printer-1", "ink-cyan", SignalKind::consumable));
+  clock.advance(20min);
+  const auto t = engine->tick();
+  EXPECT_EQ(t.baskets, 2);
+  EXPECT_EQ(t.held, 0);
+  ASSERT_EQ(ready.size(), 2u);
+  std::map<std::string, std::size_t> by_retailer;
+  for (const auto& b : ready)
+    by_retailer[b.retailer] = b.needs.size();
+  EXPECT_EQ(by_retailer["office-direct"], 1u);
+  EXPECT_EQ(by_retailer["paper-shop"], 1u);
+  EXPECT_FALSE(liveFor("toner:TN-2420")->held);
 }
 
 TEST_F(NeedsFixture, ForecastNeedsOfTheSameRetailerFallingDueSoonJoinTheBasket) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -44,7 +45,8 @@ class FakeGate final : public Gate {
   GateResult evaluateItem(const ItemCheck& item) override {
     items.push_back(item);
     auto it = item_verdicts.find(item.item_id);
-    const Verdict v = it == item_verdicts.end() ? Verdict::allow : it->second;
+    Verdict v = it == item_verdicts.end() ? Verdict::allow : it->second;
+    if (refused.count({item.item_id, item.retailer})) v = Verdict::deny;
     GateResult r{v, {}, rev, std::nullopt};
     if (v != Verdict::allow) r.reasons.push_back("rules.items: " + std::string(toString(v)));
     return r;
@@ -84,6 +86,7 @@ class FakeGate final : public Gate {
 
   std::string rev = "rev-1";
   std::map<std::string, Verdict> item_verdicts;
+  std::set<std::pair<std::string, std::string>> refused;  // (item, retailer) denied
   std::optional<core::Money> monthly_budget;
   std::map<std::string, std::int64_t> spent;  // month "2025-01" → minor units
   std::vector<ItemCheck> items;
