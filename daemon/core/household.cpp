@@ -193,28 +193,27 @@ needs::GateResult PolicyGate::translate(const policy::Decision& d, TimePoint at)
   return r;
 }
 
+std::optional<needs::GateResult> PolicyGate::refusedOutright(const policy::Policy* p) const {
+  if (!p) return needs::GateResult{needs::Verdict::deny, {"policy: no policy in force"}, "", {}};
+  if (paused()) {
+    return needs::GateResult{needs::Verdict::deny,
+                             {"owner.pause: purchasing is paused (stewardctl resume)"},
+                             p->revision,
+                             {}};
+  }
+  return std::nullopt;
+}
+
 needs::GateResult PolicyGate::evaluateItem(const needs::ItemCheck& item) {
   const auto p = policy_.current();
-  if (!p) return {needs::Verdict::deny, {"policy: no policy in force"}, "", std::nullopt};
-  if (paused()) {
-    return {needs::Verdict::deny,
-            {"owner.pause: purchasing is paused (stewardctl resume)"},
-            p->revision,
-            std::nullopt};
-  }
+  if (auto refused = refusedOutright(p.get())) return *refused;
   const policy::Request q = requestFor(item);
   return translate(policy::evaluate(*p, budgets_, q), item.at);
 }
 
 needs::GateResult PolicyGate::evaluateBasket(const needs::BasketCheck& basket) {
   const auto p = policy_.current();
-  if (!p) return {needs::Verdict::deny, {"policy: no policy in force"}, "", std::nullopt};
-  if (paused()) {
-    return {needs::Verdict::deny,
-            {"owner.pause: purchasing is paused (stewardctl resume)"},
-            p->revision,
-            std::nullopt};
-  }
+  if (auto refused = refusedOutright(p.get())) return *refused;
   // Items are checked again one after another, each against the budgets as they would stand
   // with what baskets in flight hold and with the items before it in this basket: the basket
   // fits only if all of it fits. A category's subtotal is one order for its per-order cap.

@@ -53,6 +53,8 @@ class PolicyGate final : public needs::Gate {
 
  private:
   needs::GateResult translate(const policy::Decision& d, TimePoint at) const;
+  // Without a policy, or while the owner has paused purchasing, nothing goes ahead.
+  std::optional<needs::GateResult> refusedOutright(const policy::Policy* p) const;
   bool paused() const;
 
   const policy::PolicyKeeper& policy_;
