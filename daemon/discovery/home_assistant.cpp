@@ -300,8 +300,8 @@ std::optional<Rejection> HomeAssistantSource::parseConfig(
     std::string_view topic, std::string_view component, std::string_view object_id,
     std::string_view payload, SourceContext& context, std::vector<DeviceUpdate>& out) {
   const std::string where(topic);
-  if (component == "device" && object_id.substr(0, kOwnExportPrefix.size()) == kOwnExportPrefix)
-    return std::nullopt;  // the hub's own export of a plugin device
+  // The hub's own entities and its exports of plugin devices are not read back as devices.
+  if (object_id.substr(0, kOwnExportPrefix.size()) == kOwnExportPrefix) return std::nullopt;
 
   if (payload.empty()) {
     // Removal: the entities of this config go; a device with none left is withdrawn.

@@ -133,6 +133,12 @@ TEST(HomeAssistant, DeviceBasedDiscoveryAndRemoval) {
   p = feed(ha, ctx, "homeassistant/device/steward_printer/config", R"({"dev": {"ids": "x"}})");
   EXPECT_FALSE(p.rejection);
   EXPECT_TRUE(p.updates.empty());
+  // Nor are the hub's own entities (spend, approvals, paused) a device of the household.
+  p = feed(ha, ctx, "homeassistant/sensor/steward_pending_approvals/config",
+           R"({"name": "Pending approvals", "stat_t": "steward/hub/approvals",
+               "dev": {"ids": ["steward_hub"], "name": "Steward"}})");
+  EXPECT_FALSE(p.rejection);
+  EXPECT_TRUE(p.updates.empty());
 }
 
 TEST(HomeAssistant, RefusesConfigsThatAreNotConfigs) {
