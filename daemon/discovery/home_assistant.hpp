@@ -29,8 +29,8 @@ class HomeAssistantSource final : public Source {
   std::size_t entityCount() const;
   std::uint64_t births() const { return births_; }
 
-  // Device-based discovery topics whose object id starts with this are the hub's own re-export
-  // of plugin devices (see PROTOCOL.md) and are not read back.
+  // Discovery topics whose object id starts with this are the hub's own: its re-export of plugin
+  // devices (see PROTOCOL.md) and its own entities. They are not read back as devices.
   static constexpr std::string_view kOwnExportPrefix = "steward_";
 
  private:
