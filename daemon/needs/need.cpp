@@ -96,8 +96,9 @@ bool canMove(NeedState from, NeedState to) {
       return to == S::open || to == S::awaitingApproval || to == S::ordered || to == S::fulfilled ||
              to == S::cancelled || to == S::expired;
     case S::awaitingApproval:
-      return to == S::open || to == S::ordered || to == S::fulfilled || to == S::cancelled ||
-             to == S::expired;
+      // Back to sourcing: the owner approved a basket before its offers were asked for.
+      return to == S::open || to == S::sourcing || to == S::ordered || to == S::fulfilled ||
+             to == S::cancelled || to == S::expired;
     case S::ordered:
       // Back to open: the order failed or was cancelled but the household still needs the item.
       return to == S::open || to == S::fulfilled || to == S::cancelled;

@@ -68,13 +68,15 @@ std::optional<Supply> parsePrinterSupply(std::string_view value) {
     const auto eq = part.find('=');
     if (eq != std::string_view::npos) f[trim(part.substr(0, eq))] = trim(part.substr(eq + 1));
   }
-  const auto level = f.contains("level") ? toLong(f["level"]) : std::nullopt;
-  const auto max = f.contains("maxcapacity") ? toLong(f["maxcapacity"]) : std::nullopt;
-  if (!level || *level < 0 || f["type"].empty()) return std::nullopt;  // -1/-2/-3: no level
-  double percent = static_cast<double>(*level);
+  // Absent or unparsable fields become -1, which the checks below refuse like the printer's own
+  // -1/-2/-3 ("no level"). (Plain longs: GCC 12 warns falsely on optionals here at -O2.)
+  const long level = f.contains("level") ? toLong(f["level"]).value_or(-1) : -1;
+  const long max = f.contains("maxcapacity") ? toLong(f["maxcapacity"]).value_or(-1) : -1;
+  if (level < 0 || f["type"].empty()) return std::nullopt;
+  double percent = static_cast<double>(level);
   if (f["unit"] != "percent") {
-    if (!max || *max <= 0) return std::nullopt;
-    percent = 100.0 * static_cast<double>(*level) / static_cast<double>(*max);
+    if (max <= 0) return std::nullopt;
+    percent = 100.0 * static_cast<double>(level) / static_cast<double>(max);
   }
   if (percent > 100) percent = 100;
   Supply s;

@@ -204,6 +204,19 @@ TEST_F(NeedsFixture, NeedingApprovalMustPassThroughAwaitingApproval) {
   ASSERT_TRUE(engine->ordered(id, "O-1"));
 }
 
+TEST_F(NeedsFixture, ABasketApprovedBeforeItsOffersGoesBackToSourcing) {
+  send(flag("printer-1", "toner-black", SignalKind::consumable));
+  clock.advance(20min);
+  engine->tick();
+  auto toner = liveFor("toner:TN-2420");
+  ASSERT_EQ(toner->state, NeedState::sourcing);
+  ASSERT_TRUE(engine->awaitingApproval(toner->id, "approval A1"));
+  ASSERT_TRUE(engine->markSourcing(toner->id, "approved by uid 0"));
+  EXPECT_EQ(liveFor("toner:TN-2420")->state, NeedState::sourcing);
+  EXPECT_TRUE(engine->ordered(toner->id, "o-1"));
+  EXPECT_FALSE(engine->markSourcing(toner->id)) << "an ordered need does not go back";
+}
+
 TEST_F(NeedsFixture, NeedsBasketsAndForecastsSurviveARestart) {
   feed("printer-1", "toner-black", 40, 1.5, std::chrono::days{12});
   send(flag("washer-1", "E24", SignalKind::fault, Severity::warning, "pump"));
