@@ -62,14 +62,16 @@ needs::Verdict verdictOf(policy::Outcome o) {
   return needs::Verdict::deny;
 }
 
-// A budget state that also counts money held by baskets not yet reserved in the book.
+// A budget state that also counts money held, per category, by baskets not yet reserved in the
+// book.
 class WithPending final : public policy::BudgetState {
  public:
-  WithPending(const policy::BudgetState& base, std::int64_t pending)
+  WithPending(const policy::BudgetState& base, const std::map<std::string, std::int64_t>& pending)
       : base_(base), pending_(pending) {}
   policy::BudgetTotals totals(std::string_view category, policy::Month month) const override {
     auto t = base_.totals(category, month);
-    t.reserved += pending_;
+    if (auto it = pending_.find(std::string(category)); it != pending_.end())
+      t.reserved += it->second;
     return t;
   }
   policy::BudgetTotals retailerTotals(std::string_view category, std::string_view retailer,
@@ -79,7 +81,7 @@ class WithPending final : public policy::BudgetState {
 
  private:
   const policy::BudgetState& base_;
-  std::int64_t pending_;
+  const std::map<std::string, std::int64_t>& pending_;
 };
 
 }  // namespace
@@ -223,7 +225,9 @@ needs::GateResult PolicyGate::evaluateBasket(const needs::BasketCheck& basket) {
     if (static_cast<int>(r.verdict) > static_cast<int>(worst.verdict)) worst.verdict = r.verdict;
     if (r.retry_after) worst.retry_after = r.retry_after;
   };
-  std::int64_t held = basket.pending ? basket.pending->minor : 0;
+  std::map<std::string, std::int64_t> held;  // by category: baskets in flight, then this one
+  for (const auto& [category, money] : basket.pending_by_category)
+    held[category] = money.minor;
   std::map<std::string, std::int64_t> subtotal;
   for (needs::ItemCheck item : basket.items) {
     item.at = basket.at;
@@ -231,7 +235,7 @@ needs::GateResult PolicyGate::evaluateBasket(const needs::BasketCheck& basket) {
     const WithPending budgets(budgets_, held);
     raise(translate(policy::evaluate(*p, budgets, requestFor(item)), basket.at));
     if (item.estimate) {
-      held += item.estimate->minor;
+      held[item.category] += item.estimate->minor;
       subtotal[item.category] += item.estimate->minor;
     }
   }

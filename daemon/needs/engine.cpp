@@ -1346,6 +1346,10 @@ Result<NeedsEngine::BasketResult> NeedsEngine::sourceBasket(Change& ch, std::vec
     auto e = times(n.unit_price, n.quantity);
     if (!e) continue;
     check.pending = check.pending ? core::add(*check.pending, *e) : e;
+    auto [it, fresh] = check.pending_by_category.try_emplace(n.category, *e);
+    if (!fresh) {
+      if (auto sum = core::add(it->second, *e)) it->second = *sum;
+    }
   }
   const GateResult g = gate_.evaluateBasket(check);
 

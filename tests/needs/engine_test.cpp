@@ -378,6 +378,9 @@ TEST_F(NeedsFixture, BudgetGoesToTheMostUrgentBasketFirst) {
   EXPECT_TRUE(toner->held);
   ASSERT_EQ(gate.baskets.size(), 2u);
   EXPECT_EQ(gate.baskets[1].pending, eur(1000)) << "the drill basket is counted as pending";
+  ASSERT_EQ(gate.baskets[1].pending_by_category.size(), 1u);
+  EXPECT_EQ(gate.baskets[1].pending_by_category.at("battery"), eur(1000))
+      << "and counted against its own category only";
   EXPECT_EQ(decisions("needs.grouped", "deny"), 1);
 }
 
