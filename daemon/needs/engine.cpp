@@ -1027,15 +1027,19 @@ void NeedsEngine::tickForecasts(TickOutcome& out) {
         return SignalOutcome{};  // at the cap: wait, the device's other needs come first
       return openOrMerge(ch, *item, *req);
     });
-    if (!r) {
-      ++out.failures;
-      log_.warning("needs.tick-failed", {{"step", "forecast"},
-                                         {"device", key.first},
-                                         {"key", key.second},
-                                         {"error", r.error().message}});
-    } else if (r->action == SignalOutcome::Action::opened) {
-      ++out.opened;
-    }
+    countOpening(r, "forecast", key, out);
+  }
+}
+
+void NeedsEngine::countOpening(const Result<SignalOutcome>& r, const char* step, const Key& key,
+                               TickOutcome& out) {
+  if (!r) {
+    ++out.failures;
+    log_.warning(
+        "needs.tick-failed",
+        {{"step", step}, {"device", key.first}, {"key", key.second}, {"error", r.error().message}});
+  } else if (r->action == SignalOutcome::Action::opened) {
+    ++out.opened;
   }
 }
 
@@ -1089,15 +1093,7 @@ void NeedsEngine::tickMeters(TickOutcome& out) {
       ch.meters[key] = next;
       return opened;
     });
-    if (!r) {
-      ++out.failures;
-      log_.warning("needs.tick-failed", {{"step", "meter"},
-                                         {"device", key.first},
-                                         {"key", key.second},
-                                         {"error", r.error().message}});
-    } else if (r->action == SignalOutcome::Action::opened) {
-      ++out.opened;
-    }
+    countOpening(r, "meter", key, out);
   }
 }
 

@@ -180,6 +180,9 @@ class NeedsEngine {
 
   void tickQuiet(TickOutcome& out);
   void tickForecasts(TickOutcome& out);
+  // A tick step that may open a need: counts it, or logs and counts the failure.
+  void countOpening(const Result<SignalOutcome>& r, const char* step, const Key& key,
+                    TickOutcome& out);
   void tickMeters(TickOutcome& out);
   void tickExpiry(TickOutcome& out);
   void tickBaskets(TickOutcome& out);
