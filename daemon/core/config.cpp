@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/duration.hpp"
+#include "core/toml_text.hpp"
 
 namespace steward::core {
 namespace {
@@ -32,9 +33,7 @@ class Reader {
       for (auto k : known)
         found = found || k == key.str();
       if (found) continue;
-      std::string message = "unknown key";
-      if (auto s = closestMatch(key.str(), known); !s.empty())
-        message += "; did you mean \"" + s + "\"?";
+      const std::string message = "unknown key" + didYouMean(key.str(), known);
       Diagnostic d{file_, static_cast<int>(key.source().begin.line),
                    static_cast<int>(key.source().begin.column), join(prefix, key.str()), message};
       errors_.push_back(std::move(d));
@@ -52,7 +51,7 @@ class Reader {
     if (auto v = n->value<std::string>()) {
       out = *v;
     } else {
-      error(n, join(prefix, key), "expected a string, got " + typeName(*n));
+      error(n, join(prefix, key), "expected a string, got " + tomlTypeName(*n));
     }
   }
 
@@ -62,7 +61,7 @@ class Reader {
     if (n->is_boolean()) {
       out = n->as_boolean()->get();
     } else {
-      error(n, join(prefix, key), "expected true or false, got " + typeName(*n));
+      error(n, join(prefix, key), "expected true or false, got " + tomlTypeName(*n));
     }
   }
 
@@ -72,7 +71,7 @@ class Reader {
     const toml::node* n = t.get(key);
     if (!n) return;
     if (!n->is_integer()) {
-      error(n, join(prefix, key), "expected an integer, got " + typeName(*n));
+      error(n, join(prefix, key), "expected an integer, got " + tomlTypeName(*n));
       return;
     }
     const std::int64_t v = n->as_integer()->get();
@@ -93,7 +92,7 @@ class Reader {
     if (n->is_floating_point()) v = n->as_floating_point()->get();
     if (n->is_integer()) v = static_cast<double>(n->as_integer()->get());
     if (!v) {
-      error(n, join(prefix, key), "expected a number, got " + typeName(*n));
+      error(n, join(prefix, key), "expected a number, got " + tomlTypeName(*n));
       return;
     }
     if (*v < min || *v > max) {
@@ -111,7 +110,7 @@ class Reader {
     if (!n) return;
     auto s = n->value<std::string>();
     if (!s) {
-      error(n, join(prefix, key), "expected a duration like \"30s\", got " + typeName(*n));
+      error(n, join(prefix, key), "expected a duration like \"30s\", got " + tomlTypeName(*n));
       return;
     }
     auto d = parseDuration(*s);
@@ -128,14 +127,14 @@ class Reader {
     if (!n) return;
     const toml::array* a = n->as_array();
     if (!a) {
-      error(n, join(prefix, key), "expected an array of strings, got " + typeName(*n));
+      error(n, join(prefix, key), "expected an array of strings, got " + tomlTypeName(*n));
       return;
     }
     std::vector<std::string> values;
     for (const auto& item : *a) {
       auto v = item.value<std::string>();
       if (!v) {
-        error(&item, join(prefix, key), "expected a string, got " + typeName(item));
+        error(&item, join(prefix, key), "expected a string, got " + tomlTypeName(item));
         return;
       }
       values.push_back(*v);
@@ -147,29 +146,10 @@ class Reader {
     const toml::node* n = root.get(key);
     if (!n) return nullptr;
     if (!n->is_table()) {
-      error(n, std::string(key), "expected a table, got " + typeName(*n));
+      error(n, std::string(key), "expected a table, got " + tomlTypeName(*n));
       return nullptr;
     }
     return n->as_table();
-  }
-
-  static std::string typeName(const toml::node& n) {
-    switch (n.type()) {
-      case toml::node_type::string:
-        return "a string";
-      case toml::node_type::integer:
-        return "an integer";
-      case toml::node_type::floating_point:
-        return "a number";
-      case toml::node_type::boolean:
-        return "a boolean";
-      case toml::node_type::array:
-        return "an array";
-      case toml::node_type::table:
-        return "a table";
-      default:
-        return "a date or time";
-    }
   }
 
  private:

@@ -51,4 +51,9 @@ std::string closestMatch(std::string_view word, std::span<const std::string_view
   return std::string(best);
 }
 
+std::string didYouMean(std::string_view word, std::span<const std::string_view> candidates) {
+  const auto s = closestMatch(word, candidates);
+  return s.empty() ? std::string() : "; did you mean \"" + s + "\"?";
+}
+
 }  // namespace steward::core

@@ -26,4 +26,7 @@ using Diagnostics = std::vector<Diagnostic>;
 // The candidate closest to `word` by edit distance, or "" when none is close enough to suggest.
 std::string closestMatch(std::string_view word, std::span<const std::string_view> candidates);
 
+// "; did you mean \"log_level\"?" for the closest candidate, or "" when none is close.
+std::string didYouMean(std::string_view word, std::span<const std::string_view> candidates);
+
 }  // namespace steward::core

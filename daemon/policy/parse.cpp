@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "core/duration.hpp"
+#include "core/toml_text.hpp"
 
 namespace steward::policy {
 namespace {
@@ -94,30 +95,11 @@ std::string join(std::string_view path, std::string_view key) {
   return path.empty() ? k : std::string(path) + "." + k;
 }
 
-std::string typeName(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::table:
-      return "a table";
-    default:
-      return "a date or time";
-  }
-}
-
 // What was found, for messages: strings quoted as written, other values by type.
 std::string found(const toml::node& n) {
   if (auto s = n.value<std::string>()) return "\"" + *s + "\"";
   if (auto i = n.value<std::int64_t>(); i && n.is_integer()) return std::to_string(*i);
-  return typeName(n);
+  return core::tomlTypeName(n);
 }
 
 std::string quoted(std::string_view s) {
@@ -125,8 +107,7 @@ std::string quoted(std::string_view s) {
 }
 
 std::string suggestion(std::string_view word, Keys candidates) {
-  const auto s = core::closestMatch(word, candidates);
-  return s.empty() ? std::string() : "; did you mean \"" + s + "\"?";
+  return core::didYouMean(word, candidates);
 }
 
 // Standard base64 with padding; nullopt on any other character or a wrong length.
@@ -202,7 +183,7 @@ class Reader {
     const toml::node* n = parent.get(key);
     if (!n) return nullptr;
     if (!n->is_table()) {
-      error(*n, join(path, key), "expected a table, got " + typeName(*n));
+      error(*n, join(path, key), "expected a table, got " + core::tomlTypeName(*n));
       return nullptr;
     }
     return n->as_table();
@@ -220,7 +201,7 @@ class Reader {
     if (!n) return std::nullopt;
     auto v = n->value<std::string>();
     if (!v || !n->is_string()) {
-      error(*n, join(path, key), "expected a string, got " + typeName(*n));
+      error(*n, join(path, key), "expected a string, got " + core::tomlTypeName(*n));
       return std::nullopt;
     }
     if (v->size() > kMaxStringLength) {
@@ -322,7 +303,8 @@ class Reader {
     }
     const toml::array* a = n->as_array();
     if (!a) {
-      error(*n, join(path, key), "expected a string or an array of strings, got " + typeName(*n));
+      error(*n, join(path, key),
+            "expected a string or an array of strings, got " + core::tomlTypeName(*n));
       return std::nullopt;
     }
     if (a->size() > kMaxListLength) {
@@ -538,7 +520,7 @@ void readBudgets(const toml::table& root, Reader& r, Policy& p) {
     if (!r.id(key, "budgets")) continue;
     const toml::table* b = node.as_table();
     if (!b) {
-      r.error(node, path, "expected a table, got " + typeName(node));
+      r.error(node, path, "expected a table, got " + core::tomlTypeName(node));
       continue;
     }
     r.checkKeys(*b, path, kBudgetKeys);
@@ -575,7 +557,7 @@ void readRetailers(const toml::table& root, Reader& r, Policy& p) {
     if (!r.id(key, "retailers")) continue;
     const toml::table* rt = node.as_table();
     if (!rt) {
-      r.error(node, path, "expected a table, got " + typeName(node));
+      r.error(node, path, "expected a table, got " + core::tomlTypeName(node));
       continue;
     }
     r.checkKeys(*rt, path, kRetailerKeys);
@@ -630,7 +612,7 @@ void readItems(const toml::table& root, Reader& r, Policy& p) {
     if (!r.id(key, "items")) continue;
     const toml::table* it = node.as_table();
     if (!it) {
-      r.error(node, path, "expected a table, got " + typeName(node));
+      r.error(node, path, "expected a table, got " + core::tomlTypeName(node));
       continue;
     }
     r.checkKeys(*it, path, kItemKeys);
@@ -694,7 +676,7 @@ void readDevices(const toml::table& root, Reader& r, Policy& p) {
     const std::string path = join("devices", key.str());
     const toml::table* d = node.as_table();
     if (!d) {
-      r.error(node, path, "expected a table, got " + typeName(node));
+      r.error(node, path, "expected a table, got " + core::tomlTypeName(node));
       continue;
     }
     r.checkKeys(*d, path, kDeviceKeys);
@@ -716,7 +698,8 @@ void readRules(const toml::table& root, Reader& r, Policy& p, std::string_view n
   const toml::array* a = n->as_array();
   if (!a || !a->is_array_of_tables()) {
     r.error(*n, std::string(name),
-            "expected rules written as [[" + std::string(name) + "]] tables, got " + typeName(*n));
+            "expected rules written as [[" + std::string(name) + "]] tables, got " +
+                core::tomlTypeName(*n));
     return;
   }
   if (a->size() > kMaxEntries) r.error(*n, std::string(name), "too many rules");
