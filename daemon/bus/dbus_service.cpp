@@ -19,7 +19,7 @@ constexpr std::size_t kMaxIdBytes = 256;
 constexpr std::size_t kMaxScenarioBytes = 256 * 1024;
 
 [[noreturn]] void raise(const Failure& failure) {
-  throw sdbus::Error(std::string(errorName(failure.kind)), failure.message);
+  throw sdbus::Error(std::string(errorName(failure.code)), failure.message);
 }
 
 // Ids, device names and kinds: bounded, printable, no whitespace. Deeper checks (does it exist)
@@ -36,7 +36,7 @@ void checkToken(std::string_view what, const std::string& value, bool allow_empt
 
 template <class T>
 T unwrap(OpResult<T> result) {
-  if (!result) raise(result.failure());
+  if (!result) raise(result.error());
   return std::move(result).value();
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "bus/access.hpp"
+#include "bus/connection.hpp"
 #include "bus/connection_pump.hpp"
 #include "bus/names.hpp"
 #include "bus/operations.hpp"
@@ -21,10 +22,6 @@ class IConnection;
 }
 
 namespace steward::bus {
-
-// Opens a bus connection without requesting any name. `address` "system" (or "") is the system
-// bus; anything else is a D-Bus address such as "unix:path=/run/steward-test/bus".
-core::Result<std::unique_ptr<sdbus::IConnection>> openConnection(std::string_view address);
 
 struct DbusServiceOptions {
   std::string bus_name = kBusName;

@@ -296,7 +296,7 @@ void HomeAssistantEntities::onPausedCommand(const mqtt::Message& message) {
   }
   if (!result)
     log_.warning("ha.command_failed", {{"command", message.payload == "ON" ? "pause" : "resume"},
-                                       {"error", result.failure().message}});
+                                       {"error", result.error().message}});
   publishPaused();
 }
 
@@ -314,8 +314,7 @@ void HomeAssistantEntities::onApproveCommand(const mqtt::Message& message) {
   }
   const auto result = ops_.approve(message.payload, Caller{std::nullopt, kCaller});
   if (!result)
-    log_.warning("ha.command_failed",
-                 {{"command", "approve"}, {"error", result.failure().message}});
+    log_.warning("ha.command_failed", {{"command", "approve"}, {"error", result.error().message}});
   publishApprovals();
 }
 

@@ -1,4 +1,4 @@
-// See operations.hpp: the table between failure kinds and their D-Bus error names.
+// See operations.hpp: the table between error codes and their D-Bus error names.
 #include "bus/operations.hpp"
 
 #include <array>
@@ -8,31 +8,33 @@
 namespace steward::bus {
 namespace {
 
-struct NamedKind {
-  FailureKind kind;
+struct NamedCode {
+  core::ErrorCode code;
   std::string_view name;
 };
 
-constexpr std::array<NamedKind, 6> kNames{{
-    {FailureKind::invalidArgument, "org.stewardhub.Steward1.Error.InvalidArgument"},
-    {FailureKind::notFound, "org.stewardhub.Steward1.Error.NotFound"},
-    {FailureKind::conflict, "org.stewardhub.Steward1.Error.Conflict"},
-    {FailureKind::unavailable, "org.stewardhub.Steward1.Error.Unavailable"},
-    {FailureKind::accessDenied, "org.stewardhub.Steward1.Error.AccessDenied"},
-    {FailureKind::failed, "org.stewardhub.Steward1.Error.Failed"},
+// "Failed" stays last: it is the answer for codes without a name of their own.
+constexpr std::array<NamedCode, 7> kNames{{
+    {core::ErrorCode::invalidInput, "org.stewardhub.Steward1.Error.InvalidArgument"},
+    {core::ErrorCode::notFound, "org.stewardhub.Steward1.Error.NotFound"},
+    {core::ErrorCode::conflict, "org.stewardhub.Steward1.Error.Conflict"},
+    {core::ErrorCode::unavailable, "org.stewardhub.Steward1.Error.Unavailable"},
+    {core::ErrorCode::denied, "org.stewardhub.Steward1.Error.AccessDenied"},
+    {core::ErrorCode::timeout, "org.stewardhub.Steward1.Error.Timeout"},
+    {core::ErrorCode::internal, "org.stewardhub.Steward1.Error.Failed"},
 }};
 
 }  // namespace
 
-std::string_view errorName(FailureKind kind) {
+std::string_view errorName(core::ErrorCode code) {
   for (const auto& n : kNames)
-    if (n.kind == kind) return n.name;
+    if (n.code == code) return n.name;
   return kNames.back().name;
 }
 
-std::optional<FailureKind> failureKindFromName(std::string_view name) {
+std::optional<core::ErrorCode> errorCodeFromName(std::string_view name) {
   for (const auto& n : kNames)
-    if (n.name == name) return n.kind;
+    if (n.name == name) return n.code;
   return std::nullopt;
 }
 

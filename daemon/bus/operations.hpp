@@ -16,69 +16,36 @@
 
 namespace steward::bus {
 
-// Why an operation failed; each maps to one named D-Bus error (see errorName()).
-enum class FailureKind {
-  invalidArgument,  // the request itself is malformed (bad id, unknown format)
-  notFound,         // no such decision, approval, order or device
-  conflict,         // the thing exists but is not in a state that allows this (already decided)
-  unavailable,      // the hub cannot do it right now (reloading, database busy)
-  accessDenied,     // the caller may not do this
-  failed,           // anything else; the message says what
-};
-
-struct Failure {
-  FailureKind kind = FailureKind::failed;
-  std::string message;
-};
+// Operations answer with core::Result: its ErrorCode picks the named D-Bus error (errorName()),
+// so a module's own code (not found, conflict, denied, retry later) reaches the caller unchanged.
+template <class T>
+using OpResult = core::Result<T>;
+using Failure = core::Error;
+using FailureKind = core::ErrorCode;
 
 inline Failure invalidArgument(std::string m) {
-  return {FailureKind::invalidArgument, std::move(m)};
+  return core::invalidInput(std::move(m));
 }
 inline Failure notFound(std::string m) {
-  return {FailureKind::notFound, std::move(m)};
+  return core::notFound(std::move(m));
 }
 inline Failure conflict(std::string m) {
-  return {FailureKind::conflict, std::move(m)};
+  return core::conflict(std::move(m));
 }
 inline Failure unavailable(std::string m) {
-  return {FailureKind::unavailable, std::move(m)};
+  return core::unavailable(std::move(m));
 }
 inline Failure accessDenied(std::string m) {
-  return {FailureKind::accessDenied, std::move(m)};
+  return core::denied(std::move(m));
 }
 inline Failure failed(std::string m) {
-  return {FailureKind::failed, std::move(m)};
+  return core::fail(std::move(m));
 }
 
 // "org.stewardhub.Steward1.Error.NotFound", ...
-std::string_view errorName(FailureKind kind);
+std::string_view errorName(core::ErrorCode code);
 // The inverse, for clients; nullopt for names outside the org.stewardhub.Steward1.Error space.
-std::optional<FailureKind> failureKindFromName(std::string_view name);
-
-// A value or a Failure that says which named error to answer with.
-template <class T>
-class [[nodiscard]] OpResult {
- public:
-  OpResult(T value) : v_(std::move(value)) {}
-  OpResult(Failure failure) : v_(std::move(failure)) {}
-  // A module's plain core::Error becomes `kind` (failed unless the caller knows better).
-  static OpResult fromCore(core::Result<T> r, FailureKind kind = FailureKind::failed) {
-    if (r) return OpResult(std::move(r).value());
-    return OpResult(Failure{kind, r.error().message});
-  }
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T* operator->() const { return &value(); }
-  const T& operator*() const& { return value(); }
-  const Failure& failure() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Failure> v_;
-};
+std::optional<core::ErrorCode> errorCodeFromName(std::string_view name);
 
 // Who asked. Decisions caused by an owner's command record this.
 struct Caller {

@@ -1,15 +1,33 @@
-// Errors as values: a small Result<T> carrying either a value or a human-readable Error.
-// Runtime operations return these; exceptions are reserved for start-up failures.
+// Errors as values: a small Result<T> carrying either a value or an Error: a code a caller can act
+// on (not found, conflict, retry later, ...) beside a message for a person. Runtime operations
+// return these; exceptions are reserved for start-up failures.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
 namespace steward::core {
 
+// What kind of failure, so that callers decide without reading the message. The owner's API maps
+// each code to one named D-Bus error.
+enum class ErrorCode {
+  invalidInput,  // the request or data itself is malformed; asking again the same way fails again
+  notFound,      // no such thing (decision, approval, order, device)
+  conflict,      // it exists but is not in a state that allows this (already decided, live order)
+  denied,        // the caller, the policy or the owner does not allow it
+  unavailable,   // cannot be done now (broker down, database busy, vendor 5xx): retry later
+  timeout,       // a deadline passed before an answer
+  internal,      // anything else; the message says what
+};
+
+// "invalid input", "not found", ...: for logs and people.
+std::string_view errorCodeName(ErrorCode code);
+
 struct Error {
   std::string message;
+  ErrorCode code = ErrorCode::internal;
 };
 
 template <class T>
@@ -51,7 +69,28 @@ class [[nodiscard]] Result<void> {
 };
 
 inline Error fail(std::string message) {
-  return Error{std::move(message)};
+  return Error{std::move(message), ErrorCode::internal};
+}
+inline Error fail(ErrorCode code, std::string message) {
+  return Error{std::move(message), code};
+}
+inline Error invalidInput(std::string message) {
+  return fail(ErrorCode::invalidInput, std::move(message));
+}
+inline Error notFound(std::string message) {
+  return fail(ErrorCode::notFound, std::move(message));
+}
+inline Error conflict(std::string message) {
+  return fail(ErrorCode::conflict, std::move(message));
+}
+inline Error denied(std::string message) {
+  return fail(ErrorCode::denied, std::move(message));
+}
+inline Error unavailable(std::string message) {
+  return fail(ErrorCode::unavailable, std::move(message));
+}
+inline Error timedOut(std::string message) {
+  return fail(ErrorCode::timeout, std::move(message));
 }
 
 }  // namespace steward::core

@@ -679,7 +679,7 @@ struct AvahiBrowser::Impl : std::enable_shared_from_this<Impl> {
 
 namespace {
 
-AvahiBrowserOptions optionsFrom(const core::DiscoveryConfig& config, std::uint16_t hub_port) {
+AvahiBrowserOptions optionsFrom(const DiscoveryConfig& config, std::uint16_t hub_port) {
   AvahiBrowserOptions options;
   options.service_types = config.service_types;
   options.publish_hub = config.publish_hub;
@@ -689,9 +689,8 @@ AvahiBrowserOptions optionsFrom(const core::DiscoveryConfig& config, std::uint16
 
 }  // namespace
 
-AvahiBrowser::AvahiBrowser(boost::asio::any_io_executor executor,
-                           const core::DiscoveryConfig& config, core::Logger& log,
-                           std::uint16_t hub_port)
+AvahiBrowser::AvahiBrowser(boost::asio::any_io_executor executor, const DiscoveryConfig& config,
+                           core::Logger& log, std::uint16_t hub_port)
     : impl_(std::make_shared<Impl>(std::move(executor), optionsFrom(config, hub_port), config.avahi,
                                    log)) {}
 

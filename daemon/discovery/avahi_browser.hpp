@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/result.hpp"
 #include "discovery/browser.hpp"
+#include "discovery/settings.hpp"
 
 namespace steward::discovery {
 
@@ -52,7 +52,7 @@ class AvahiBrowser final : public Browser {
   };
 
   // Browses config.service_types; publishes the hub when config.publish_hub, on `hub_port`.
-  AvahiBrowser(boost::asio::any_io_executor executor, const core::DiscoveryConfig& config,
+  AvahiBrowser(boost::asio::any_io_executor executor, const DiscoveryConfig& config,
                core::Logger& log, std::uint16_t hub_port = 0);
   AvahiBrowser(boost::asio::any_io_executor executor, AvahiBrowserOptions options,
                core::Logger& log);

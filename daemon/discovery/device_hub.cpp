@@ -30,8 +30,8 @@ std::uint64_t DeviceHubCounters::rejected_total() const {
 }
 
 DeviceHub::DeviceHub(boost::asio::any_io_executor executor, mqtt::Client& mqtt,
-                     ledger::Ledger& ledger, const core::DaemonConfig& config,
-                     const core::Clock& clock, core::Logger& log, DeviceHubOptions options)
+                     ledger::Ledger& ledger, const Settings& config, const core::Clock& clock,
+                     core::Logger& log, DeviceHubOptions options)
     : executor_(executor),
       mqtt_(mqtt),
       ledger_(ledger),

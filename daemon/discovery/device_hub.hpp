@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "core/clock.hpp"
-#include "core/config.hpp"
 #include "core/log.hpp"
 #include "discovery/rate_limiter.hpp"
 #include "discovery/registry.hpp"
+#include "discovery/settings.hpp"
 #include "discovery/source.hpp"
 #include "ledger/ledger.hpp"
 #include "mqtt/client.hpp"
@@ -55,7 +55,7 @@ struct DeviceHubCounters {
 class DeviceHub final : private SourceContext {
  public:
   DeviceHub(boost::asio::any_io_executor executor, mqtt::Client& mqtt, ledger::Ledger& ledger,
-            const core::DaemonConfig& config, const core::Clock& clock, core::Logger& log,
+            const Settings& config, const core::Clock& clock, core::Logger& log,
             DeviceHubOptions options = {});
   ~DeviceHub() override;
   DeviceHub(const DeviceHub&) = delete;
@@ -95,7 +95,7 @@ class DeviceHub final : private SourceContext {
   boost::asio::any_io_executor executor_;
   mqtt::Client& mqtt_;
   ledger::Ledger& ledger_;
-  const core::DaemonConfig& config_;
+  const Settings& config_;
   const core::Clock& clock_;
   core::Logger& log_;
   DeviceHubOptions options_;

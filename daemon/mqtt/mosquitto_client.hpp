@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/log.hpp"
 #include "mqtt/client.hpp"
+#include "mqtt/settings.hpp"
 
 struct mosquitto;
 struct mosquitto_message;
@@ -23,7 +23,7 @@ struct mqtt5__property;
 namespace steward::mqtt {
 
 struct MosquittoOptions {
-  core::BrokerConfig broker;
+  BrokerConfig broker;
   std::string availability_topic = "steward/hub/availability";  // "online" / "offline", retained
 };
 

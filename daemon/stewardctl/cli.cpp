@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/config.hpp"
 #include "bus/operations.hpp"
-#include "core/config.hpp"
 #include "discovery/report.hpp"
 #include "ledger/database.hpp"
 #include "ledger/review.hpp"
@@ -28,7 +28,7 @@ namespace {
 
 struct Context {
   const Invocation& inv;
-  core::DaemonConfig config;
+  app::DaemonConfig config;
   ledger::OutputStyle style;
   core::TimePoint now;
   std::ostream& out;
@@ -159,7 +159,7 @@ int failure(const Context& ctx, const Reply<T>& reply) {
   if (reply.error_name == "org.freedesktop.DBus.Error.AccessDenied")
     return ctx.fail("permission denied: " + std::string(verbName(ctx.inv.verb)) +
                     " needs root or membership of group steward-admin");
-  if (bus::failureKindFromName(reply.error_name)) return ctx.fail(reply.error_message);
+  if (bus::errorCodeFromName(reply.error_name)) return ctx.fail(reply.error_message);
   return ctx.fail(reply.error_name + ": " + reply.error_message);
 }
 
@@ -279,7 +279,7 @@ int run(std::span<const std::string> args, std::ostream& out, std::ostream& err,
 
   // The daemon's config tells where its database and bus are; a missing default file is fine.
   const std::string config_path = inv.config.value_or(env.default_config);
-  auto load = core::loadDaemonConfig(config_path, !inv.config.has_value());
+  auto load = app::loadDaemonConfig(config_path, !inv.config.has_value());
   if (!load.errors.empty()) {
     for (const auto& e : load.errors)
       err << "stewardctl: " << e.format() << '\n';

@@ -1,7 +1,7 @@
 // See hub_client.hpp.
 #include "stewardctl/hub_client.hpp"
 
-#include "bus/dbus_service.hpp"
+#include "bus/connection.hpp"
 #include "bus/names.hpp"
 
 namespace steward::stewardctl {

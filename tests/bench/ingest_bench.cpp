@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "core/clock.hpp"
-#include "core/config.hpp"
 #include "core/log.hpp"
 #include "discovery/device_hub.hpp"
+#include "discovery/settings.hpp"
 #include "ledger/sqlite_ledger.hpp"
 #include "mqtt/mosquitto_client.hpp"
 #include "support/broker.hpp"
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   steward::test::Broker broker("max_queued_messages 0\nmax_queued_bytes 0\n");
   steward::test::TempDir dir;
 
-  steward::core::DaemonConfig config;
+  steward::discovery::Settings config;
   config.discovery.zigbee2mqtt_base = kBase;
   config.limits.device_messages_per_second = 1e9;  // measure the pipeline, not the throttle
   config.limits.device_burst = 1e9;

@@ -378,7 +378,7 @@ TEST(AvahiBrowser, RejectsMalformedOptionsAndStartsNothing) {
 TEST(AvahiBrowser, DisabledByConfigDoesNothing) {
   boost::asio::io_context io;
   core::Logger log(core::LogLevel::debug);
-  core::DiscoveryConfig config;
+  DiscoveryConfig config;
   config.avahi = false;
   AvahiBrowser browser(io.get_executor(), config, log);
   ASSERT_TRUE(browser.start().ok());

@@ -90,7 +90,7 @@ class BrokerTest : public ::testing::Test {
   test::Broker broker_;
   test::TempDir dir_;
   core::ManualClock clock_{core::fromUnixMillis(1'700'000'000'000)};
-  core::DaemonConfig config_;
+  Settings config_;
   CapturedLog log_;
   core::Logger quiet_{core::LogLevel::error};
   boost::asio::io_context io_;

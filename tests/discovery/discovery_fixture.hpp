@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "core/log.hpp"
 #include "discovery/device_hub.hpp"
+#include "discovery/settings.hpp"
 #include "ledger/sqlite_ledger.hpp"
 #include "mqtt/client.hpp"
 #include "support/temp_dir.hpp"
@@ -185,7 +185,7 @@ class DiscoveryTest : public ::testing::Test {
 
   test::TempDir dir_;
   core::ManualClock clock_{core::fromUnixMillis(1'700'000'000'000)};
-  core::DaemonConfig config_;
+  Settings config_;
   CapturedLog log_;
   boost::asio::io_context io_;
   std::unique_ptr<FakeClient> client_ = std::make_unique<FakeClient>();

@@ -20,8 +20,8 @@ namespace {
 using namespace std::chrono_literals;
 using test::Broker;
 
-core::BrokerConfig brokerAt(std::uint16_t port) {
-  core::BrokerConfig b;
+BrokerConfig brokerAt(std::uint16_t port) {
+  BrokerConfig b;
   b.port = port;
   b.reconnect_min = 50ms;
   b.reconnect_max = 200ms;
@@ -43,7 +43,7 @@ class MqttTest : public ::testing::Test {
   }
 
   // Clients other than "stewardd" announce themselves on their own availability topic.
-  std::unique_ptr<MosquittoClient> client(core::BrokerConfig b, std::string id = "stewardd") {
+  std::unique_ptr<MosquittoClient> client(BrokerConfig b, std::string id = "stewardd") {
     MosquittoOptions o;
     if (id != "stewardd") o.availability_topic = "test/" + id + "/availability";
     b.client_id = std::move(id);

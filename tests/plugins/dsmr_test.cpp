@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/config.hpp"
 #include "discovery/device_hub.hpp"
+#include "discovery/settings.hpp"
 #include "dsmr.hpp"
 #include "ledger/sqlite_ledger.hpp"
 #include "mqtt/mosquitto_client.hpp"
@@ -107,7 +107,7 @@ TEST(DsmrPlugin, PublishesReadingsTheHubUnderstands) {
   core::Logger log(core::LogLevel::warning);
   auto ledger = ledger::SqliteLedger::open(dir.file("steward.db"), clock);
   ASSERT_TRUE(ledger.ok());
-  core::DaemonConfig config;
+  discovery::Settings config;
   boost::asio::io_context io;
   mqtt::MosquittoOptions options;
   options.broker.port = broker.port();

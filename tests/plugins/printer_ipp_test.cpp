@@ -7,8 +7,8 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "core/config.hpp"
 #include "discovery/device_hub.hpp"
+#include "discovery/settings.hpp"
 #include "ledger/sqlite_ledger.hpp"
 #include "mqtt/mosquitto_client.hpp"
 #include "support/avahi_netns.hpp"
@@ -42,7 +42,7 @@ TEST(PrinterPlugin, PublishesTheSuppliesOfARealIppPrinter) {
   core::Logger log(core::LogLevel::warning);
   auto ledger = ledger::SqliteLedger::open((*ns)->dir().file("steward.db"), clock);
   ASSERT_TRUE(ledger.ok());
-  core::DaemonConfig config;
+  discovery::Settings config;
   boost::asio::io_context io;
   mqtt::MosquittoOptions options;
   options.broker.port = broker.port();

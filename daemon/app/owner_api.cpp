@@ -1,12 +1,12 @@
 // See owner_api.hpp.
-#include "core/owner_api.hpp"
+#include "app/owner_api.hpp"
 
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
-#include "core/hub.hpp"
+#include "app/hub.hpp"
 #include "discovery/device_hub.hpp"
 #include "discovery/report.hpp"
 #include "ledger/checkpoint.hpp"
@@ -21,7 +21,14 @@
 #include "policy/cli.hpp"
 #include "policy/keeper.hpp"
 
-namespace steward::core {
+namespace steward::app {
+
+using core::Duration;
+using core::formatMoney;
+using core::Logger;
+using core::Money;
+using core::Result;
+using core::TimePoint;
 namespace {
 
 template <class T>
@@ -173,15 +180,11 @@ bus::OpResult<std::string> OwnerApi::reload(const bus::Caller& caller) {
   const auto p = hub_.policy_->current();
   boost::json::object out{{"revision", p->revision}, {"errors", errors}};
   if (!problems.empty()) {
-    return bus::Failure{bus::FailureKind::invalidArgument,
-                        "the new policy is invalid and was not applied; the last good policy "
-                        "stays in force:\n" +
-                            [&] {
-                              std::string s;
-                              for (const auto& e : problems)
-                                s += "  " + e + "\n";
-                              return s;
-                            }()};
+    std::string message =
+        "the new policy is invalid and was not applied; the last good policy stays in force:\n";
+    for (const auto& e : problems)
+      message += "  " + e + "\n";
+    return core::invalidInput(std::move(message));
   }
   return boost::json::serialize(out);
 }
@@ -276,4 +279,4 @@ void OwnerApi::settleBasket(const ledger::Approval& a, bool granted, const std::
   }
 }
 
-}  // namespace steward::core
+}  // namespace steward::app

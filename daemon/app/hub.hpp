@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 
+#include "app/config.hpp"
 #include "core/clock.hpp"
-#include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/notify.hpp"
 
@@ -43,7 +43,7 @@ class DbusService;
 class HomeAssistantEntities;
 }  // namespace steward::bus
 
-namespace steward::core {
+namespace steward::app {
 
 class PolicyCatalog;
 class PolicyGate;
@@ -53,7 +53,7 @@ class Hub {
  public:
   // Builds every module. Throws std::runtime_error with a message for the operator when the
   // hub cannot start (unwritable state directory, invalid policy, no D-Bus, ...).
-  Hub(DaemonConfig config, std::string config_path, Logger& log);
+  Hub(DaemonConfig config, std::string config_path, core::Logger& log);
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
@@ -91,9 +91,9 @@ class Hub {
 
   DaemonConfig config_;
   std::string config_path_;
-  Logger& log_;
-  SystemClock clock_;
-  Notifier notifier_;
+  core::Logger& log_;
+  core::SystemClock clock_;
+  core::Notifier notifier_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer watchdog_timer_;
@@ -125,4 +125,4 @@ class Hub {
   int exit_code_ = 0;
 };
 
-}  // namespace steward::core
+}  // namespace steward::app

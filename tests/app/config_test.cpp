@@ -1,9 +1,9 @@
 // The daemon config: defaults, values, and errors reported with file:line:col.
-#include "core/config.hpp"
+#include "app/config.hpp"
 
 #include <gtest/gtest.h>
 
-namespace steward::core {
+namespace steward::app {
 namespace {
 
 TEST(DaemonConfig, EmptyFileGivesDefaults) {
@@ -11,8 +11,8 @@ TEST(DaemonConfig, EmptyFileGivesDefaults) {
   ASSERT_TRUE(load.errors.empty());
   EXPECT_EQ(load.config.broker.host, "127.0.0.1");
   EXPECT_EQ(load.config.broker.port, 1883);
-  EXPECT_EQ(load.config.limits.max_payload_bytes, 65536u);
-  EXPECT_EQ(load.config.discovery.homeassistant_prefix, "homeassistant");
+  EXPECT_EQ(load.config.devices.limits.max_payload_bytes, 65536u);
+  EXPECT_EQ(load.config.devices.discovery.homeassistant_prefix, "homeassistant");
 }
 
 TEST(DaemonConfig, ReadsValues) {
@@ -35,15 +35,15 @@ service_types = ["_ipp._tcp"]
   ASSERT_TRUE(load.errors.empty()) << load.errors[0].format();
   const auto& c = load.config;
   EXPECT_EQ(c.state_directory, "/tmp/s");
-  EXPECT_EQ(c.log_level, LogLevel::debug);
+  EXPECT_EQ(c.log_level, core::LogLevel::debug);
   EXPECT_TRUE(c.broker.tls);
   EXPECT_EQ(c.broker.host, "broker.lan");
   EXPECT_EQ(c.broker.port, 8884);
   EXPECT_EQ(c.broker.username, "steward");
   EXPECT_EQ(c.broker.reconnect_max, std::chrono::milliseconds(2000));
-  EXPECT_EQ(c.limits.max_payload_bytes, 4096u);
-  EXPECT_DOUBLE_EQ(c.limits.device_messages_per_second, 5.0);
-  EXPECT_EQ(c.discovery.service_types, std::vector<std::string>{"_ipp._tcp"});
+  EXPECT_EQ(c.devices.limits.max_payload_bytes, 4096u);
+  EXPECT_DOUBLE_EQ(c.devices.limits.device_messages_per_second, 5.0);
+  EXPECT_EQ(c.devices.discovery.service_types, std::vector<std::string>{"_ipp._tcp"});
 }
 
 TEST(DaemonConfig, ReportsEveryErrorWithPosition) {
@@ -73,4 +73,4 @@ TEST(DaemonConfig, SyntaxErrorHasPosition) {
 }
 
 }  // namespace
-}  // namespace steward::core
+}  // namespace steward::app

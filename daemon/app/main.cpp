@@ -3,8 +3,8 @@
 #include <iostream>
 #include <string>
 
-#include "core/config.hpp"
-#include "core/hub.hpp"
+#include "app/config.hpp"
+#include "app/hub.hpp"
 #include "core/log.hpp"
 
 namespace {
@@ -53,13 +53,13 @@ int main(int argc, char** argv) {
   }
 
   // The default file may be absent (defaults apply); a file named on the command line may not.
-  auto load = core::loadDaemonConfig(config_path, !explicit_config);
+  auto load = app::loadDaemonConfig(config_path, !explicit_config);
   for (const auto& e : load.errors)
     std::cerr << e.format() << "\n";
   if (!load.errors.empty()) return 1;
   if (check_only) return 0;
 
-  core::applySystemdDirectories(load.config);
+  app::applySystemdDirectories(load.config);
   if (!level_override.empty()) {
     auto level = core::parseLogLevel(level_override);
     if (!level) {
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
 
   core::Logger log(load.config.log_level);
   try {
-    core::Hub hub(std::move(load.config), config_path, log);
+    app::Hub hub(std::move(load.config), config_path, log);
     return hub.run();
   } catch (const std::exception& e) {
     log.error("hub.start_failed", {{"error", e.what()}});

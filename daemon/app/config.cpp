@@ -1,5 +1,5 @@
 // See config.hpp. The file has four tables: [daemon], [broker], [limits], [discovery].
-#include "core/config.hpp"
+#include "app/config.hpp"
 
 #include <toml++/toml.h>
 #include <cstdlib>
@@ -9,7 +9,14 @@
 #include "core/duration.hpp"
 #include "core/toml_text.hpp"
 
-namespace steward::core {
+namespace steward::app {
+
+using core::Diagnostic;
+using core::Diagnostics;
+using core::didYouMean;
+using core::parseDuration;
+using core::parseLogLevel;
+using core::tomlTypeName;
 namespace {
 
 class Reader {
@@ -158,7 +165,7 @@ class Reader {
 };
 
 // "mqtt://host:port" or "mqtts://host:port"; the port defaults to 1883 / 8883.
-bool parseBrokerUrl(std::string_view url, BrokerConfig& broker, std::string& why) {
+bool parseBrokerUrl(std::string_view url, mqtt::BrokerConfig& broker, std::string& why) {
   std::string_view rest;
   if (url.starts_with("mqtt://")) {
     broker.tls = false;
@@ -257,12 +264,12 @@ void readConfig(const toml::table& root, Reader& r, DaemonConfig& c) {
                                                  "max_needs_per_device",
                                                  "device_messages_per_second", "device_burst"};
     r.checkKeys(*t, "limits", kKeys);
-    r.integer(*t, "limits", "max_payload_bytes", c.limits.max_payload_bytes, 256, 16 << 20);
-    r.integer(*t, "limits", "max_devices", c.limits.max_devices, 1, 100000);
-    r.integer(*t, "limits", "max_needs_per_device", c.limits.max_needs_per_device, 1, 1000);
-    r.number(*t, "limits", "device_messages_per_second", c.limits.device_messages_per_second, 0.01,
-             100000);
-    r.number(*t, "limits", "device_burst", c.limits.device_burst, 1, 1e7);
+    r.integer(*t, "limits", "max_payload_bytes", c.devices.limits.max_payload_bytes, 256, 16 << 20);
+    r.integer(*t, "limits", "max_devices", c.devices.limits.max_devices, 1, 100000);
+    r.integer(*t, "limits", "max_needs_per_device", c.devices.limits.max_needs_per_device, 1, 1000);
+    r.number(*t, "limits", "device_messages_per_second",
+             c.devices.limits.device_messages_per_second, 0.01, 100000);
+    r.number(*t, "limits", "device_burst", c.devices.limits.device_burst, 1, 1e7);
   }
 
   if (const auto* t = r.table(root, "needs")) {
@@ -279,13 +286,13 @@ void readConfig(const toml::table& root, Reader& r, DaemonConfig& c) {
         "homeassistant_prefix", "zigbee2mqtt_base", "tasmota_prefix", "homie_prefix",
         "service_types",        "publish_hub",      "avahi"};
     r.checkKeys(*t, "discovery", kKeys);
-    r.string(*t, "discovery", "homeassistant_prefix", c.discovery.homeassistant_prefix);
-    r.string(*t, "discovery", "zigbee2mqtt_base", c.discovery.zigbee2mqtt_base);
-    r.string(*t, "discovery", "tasmota_prefix", c.discovery.tasmota_prefix);
-    r.string(*t, "discovery", "homie_prefix", c.discovery.homie_prefix);
-    r.strings(*t, "discovery", "service_types", c.discovery.service_types);
-    r.boolean(*t, "discovery", "publish_hub", c.discovery.publish_hub);
-    r.boolean(*t, "discovery", "avahi", c.discovery.avahi);
+    r.string(*t, "discovery", "homeassistant_prefix", c.devices.discovery.homeassistant_prefix);
+    r.string(*t, "discovery", "zigbee2mqtt_base", c.devices.discovery.zigbee2mqtt_base);
+    r.string(*t, "discovery", "tasmota_prefix", c.devices.discovery.tasmota_prefix);
+    r.string(*t, "discovery", "homie_prefix", c.devices.discovery.homie_prefix);
+    r.strings(*t, "discovery", "service_types", c.devices.discovery.service_types);
+    r.boolean(*t, "discovery", "publish_hub", c.devices.discovery.publish_hub);
+    r.boolean(*t, "discovery", "avahi", c.devices.discovery.avahi);
   }
 }
 
@@ -329,4 +336,4 @@ void applySystemdDirectories(DaemonConfig& config) {
     config.policy_directory = first(v);
 }
 
-}  // namespace steward::core
+}  // namespace steward::app

@@ -1,17 +1,18 @@
 // The needs module's view of the household policy: what the catalog answers for each kind of
 // signal, and what the gate decides for items and baskets, over a real policy file, a real
 // ledger (for the owner's pause) and the real policy engine.
-#include "core/household.hpp"
+#include "app/household.hpp"
 
 #include <gtest/gtest.h>
 
 #include "ledger/sqlite_ledger.hpp"
 #include "support/temp_dir.hpp"
 
-namespace steward::core {
+namespace steward::app {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace core;
 
 constexpr const char* kPolicy = R"(
 [household]
@@ -240,4 +241,4 @@ TEST_F(HouseholdTest, OwnersPauseDeniesEverythingAndChangesTheRevision) {
 }
 
 }  // namespace
-}  // namespace steward::core
+}  // namespace steward::app

@@ -1,6 +1,6 @@
 // See hub.hpp. The constructor builds the modules in dependency order (ledger, policy, broker,
 // discovery, needs, the owner's surfaces) and connects their callbacks; run() starts the loop.
-#include "core/hub.hpp"
+#include "app/hub.hpp"
 
 #include <signal.h>
 
@@ -10,10 +10,10 @@
 
 #include <sdbus-c++/IConnection.h>
 
+#include "app/household.hpp"
+#include "app/owner_api.hpp"
 #include "bus/dbus_service.hpp"
 #include "bus/home_assistant.hpp"
-#include "core/household.hpp"
-#include "core/owner_api.hpp"
 #include "discovery/avahi_browser.hpp"
 #include "discovery/device_hub.hpp"
 #include "discovery/dnssd.hpp"
@@ -29,7 +29,15 @@
 #include "policy/budget_persistence.hpp"
 #include "policy/keeper.hpp"
 
-namespace steward::core {
+namespace steward::app {
+
+using core::Duration;
+using core::formatMoney;
+using core::Logger;
+using core::Money;
+using core::Notifier;
+using core::Result;
+using core::TimePoint;
 
 namespace asio = boost::asio;
 
@@ -119,10 +127,11 @@ void Hub::loadPolicy() {
 }
 
 void Hub::buildDiscovery() {
-  devices_ = std::make_unique<discovery::DeviceHub>(io_.get_executor(), *mqtt_, *ledger_, config_,
-                                                    clock_, log_);
-  if (config_.discovery.avahi) {
-    avahi_ = std::make_unique<discovery::AvahiBrowser>(io_.get_executor(), config_.discovery, log_);
+  devices_ = std::make_unique<discovery::DeviceHub>(io_.get_executor(), *mqtt_, *ledger_,
+                                                    config_.devices, clock_, log_);
+  if (config_.devices.discovery.avahi) {
+    avahi_ = std::make_unique<discovery::AvahiBrowser>(io_.get_executor(),
+                                                       config_.devices.discovery, log_);
     connectBrowser();
   }
 }
@@ -146,7 +155,7 @@ void Hub::buildNeeds() {
   catalog_ = std::make_unique<PolicyCatalog>(*policy_, devices_->registry(), *controls_);
   gate_ = std::make_unique<PolicyGate>(*policy_, *budgets_, *controls_);
   needs::NeedsConfig needs_config;
-  needs_config.max_needs_per_device = config_.limits.max_needs_per_device;
+  needs_config.max_needs_per_device = config_.devices.limits.max_needs_per_device;
   needs_config.settle = config_.needs.settle;
   needs_ = orThrow(
       needs::NeedsEngine::open(*ledger_, *catalog_, *gate_, clock_, log_, needs_config), "needs");
@@ -178,7 +187,7 @@ void Hub::buildOwnerSurfaces() {
   });
 
   bus::HomeAssistantOptions ha;
-  ha.discovery_prefix = config_.discovery.homeassistant_prefix;
+  ha.discovery_prefix = config_.devices.discovery.homeassistant_prefix;
   home_assistant_ = std::make_unique<bus::HomeAssistantEntities>(*mqtt_, *owner_api_, log_, ha);
   home_assistant_->setCommandsAllowed(policy_->current()->home_assistant.commands);
   policy_->onReplaced([this](const std::shared_ptr<const policy::Policy>& p) {
@@ -458,4 +467,4 @@ void Hub::shutdown() {
   });
 }
 
-}  // namespace steward::core
+}  // namespace steward::app

@@ -1,10 +1,17 @@
 // See household.hpp.
-#include "core/household.hpp"
+#include "app/household.hpp"
 
 #include <algorithm>
 #include <map>
 
-namespace steward::core {
+namespace steward::app {
+
+using core::Duration;
+using core::formatMoney;
+using core::Logger;
+using core::Money;
+using core::Result;
+using core::TimePoint;
 namespace {
 
 constexpr std::string_view kRepairPrefix = "repair:";
@@ -253,4 +260,4 @@ needs::GateResult PolicyGate::evaluateBasket(const needs::BasketCheck& basket) {
   return worst;
 }
 
-}  // namespace steward::core
+}  // namespace steward::app

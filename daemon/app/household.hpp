@@ -15,7 +15,7 @@
 #include "policy/engine.hpp"
 #include "policy/keeper.hpp"
 
-namespace steward::core {
+namespace steward::app {
 
 class PolicyCatalog final : public needs::Catalog {
  public:
@@ -52,7 +52,7 @@ class PolicyGate final : public needs::Gate {
   policy::Request requestFor(const needs::ItemCheck& item) const;
 
  private:
-  needs::GateResult translate(const policy::Decision& d, TimePoint at) const;
+  needs::GateResult translate(const policy::Decision& d, core::TimePoint at) const;
   // Without a policy, or while the owner has paused purchasing, nothing goes ahead.
   std::optional<needs::GateResult> refusedOutright(const policy::Policy* p) const;
   bool paused() const;
@@ -62,4 +62,4 @@ class PolicyGate final : public needs::Gate {
   ledger::Controls& controls_;
 };
 
-}  // namespace steward::core
+}  // namespace steward::app

@@ -7,7 +7,7 @@
 #include "bus/operations.hpp"
 #include "ledger/approvals.hpp"
 
-namespace steward::core {
+namespace steward::app {
 
 class Hub;
 
@@ -53,4 +53,4 @@ class OwnerApi final : public bus::Operations {
   Hub& hub_;
 };
 
-}  // namespace steward::core
+}  // namespace steward::app
