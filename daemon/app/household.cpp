@@ -69,8 +69,7 @@ needs::Verdict verdictOf(policy::Outcome o) {
   return needs::Verdict::deny;
 }
 
-// A budget state that also counts money held, per category, by baskets not yet reserved in the
-// book.
+// A budget state that also counts, per category, the items of the basket checked before.
 class WithPending final : public policy::BudgetState {
  public:
   WithPending(const policy::BudgetState& base, const std::map<std::string, std::int64_t>& pending)
@@ -224,17 +223,16 @@ needs::GateResult PolicyGate::evaluateBasket(const needs::BasketCheck& basket) {
   const auto p = policy_.current();
   if (auto refused = refusedOutright(p.get())) return *refused;
   // Items are checked again one after another, each against the budgets as they would stand
-  // with what baskets in flight hold and with the items before it in this basket: the basket
-  // fits only if all of it fits. A category's subtotal is one order for its per-order cap.
+  // with the items before it in this basket: the basket fits only if all of it fits. Money held
+  // by purchases in flight is in the budget book already (their reservations), so it is counted
+  // once. A category's subtotal is one order for its per-order cap.
   needs::GateResult worst{needs::Verdict::allow, {}, p->revision, std::nullopt};
   const auto raise = [&](const needs::GateResult& r) {
     worst.reasons.insert(worst.reasons.end(), r.reasons.begin(), r.reasons.end());
     if (static_cast<int>(r.verdict) > static_cast<int>(worst.verdict)) worst.verdict = r.verdict;
     if (r.retry_after) worst.retry_after = r.retry_after;
   };
-  std::map<std::string, std::int64_t> held;  // by category: baskets in flight, then this one
-  for (const auto& [category, money] : basket.pending_by_category)
-    held[category] = money.minor;
+  std::map<std::string, std::int64_t> held;  // by category: this basket's items so far
   std::map<std::string, std::int64_t> subtotal;
   for (needs::ItemCheck item : basket.items) {
     item.at = basket.at;

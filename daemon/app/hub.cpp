@@ -25,6 +25,7 @@
 #include "ledger/sqlite_ledger.hpp"
 #include "mqtt/mosquitto_client.hpp"
 #include "needs/engine.hpp"
+#include "orders/purchasing.hpp"
 #include "policy/budget.hpp"
 #include "policy/budget_persistence.hpp"
 #include "policy/keeper.hpp"
@@ -73,7 +74,11 @@ Hub::Hub(DaemonConfig config, std::string config_path, Logger& log)
   });
   buildDiscovery();
   buildNeeds();
+  buildPurchasing();
   buildOwnerSurfaces();
+  // A step the hub stopped before taking (a basket made ready just before a crash) is taken now.
+  if (const int resumed = purchasing_->resume(); resumed > 0)
+    log_.notice("orders.resumed_at_start", {{"purchases", resumed}});
 }
 
 Hub::~Hub() = default;
@@ -171,7 +176,30 @@ void Hub::buildNeeds() {
     if (auto r = needs_->forgetDevice(e.device.id); !r)
       log_.warning("needs.forget_failed", {{"device", e.device.id}, {"error", r.error().message}});
   });
-  needs_->onBasketReady([this](const needs::Basket& b) { onBasketReady(b); });
+}
+
+void Hub::buildPurchasing() {
+  purchasing_ = orThrow(orders::Purchasing::open({*ledger_, *approvals_, *budget_store_, *budgets_,
+                                                  *policy_, *needs_, clock_, log_}),
+                        "orders");
+  needs_->onBasketReady([this](const needs::Basket& b) {
+    // Taken at once; if this fails (or the hub stops first) resume() takes it on the next tick.
+    if (auto r = purchasing_->take(b); !r)
+      log_.error("orders.take_failed",
+                 {{"basket", static_cast<long long>(b.id)}, {"error", r.error().message}});
+  });
+  purchasing_->onApprovalRequested([this](const ledger::Approval& a, const orders::Purchase& p) {
+    const bus::ApprovalRequest notice{a.id, purchasing_->summary(p), a.summary};
+    if (dbus_) dbus_->approvalRequested(notice);
+    if (home_assistant_) home_assistant_->approvalRequested(notice);
+  });
+  purchasing_->onBudgetChanged([this] {
+    if (!owner_api_) return;
+    for (const auto& use : owner_api_->budgetUse()) {
+      if (dbus_) dbus_->budgetChanged(use);
+      if (home_assistant_) home_assistant_->budgetChanged(use);
+    }
+  });
 }
 
 void Hub::buildOwnerSurfaces() {
@@ -355,8 +383,10 @@ void Hub::scheduleTick() {
 }
 
 void Hub::tick() {
-  expireApprovals();
+  for (const auto& p : purchasing_->expireApprovals(clock_.now()))
+    log_.info("orders.approval_expired", {{"purchase", p.name()}, {"approval", p.approval_id}});
   const auto out = needs_->tick();
+  purchasing_->resume();
   if (out.opened || out.baskets || out.expired || out.failures) {
     log_.info("needs.tick", {{"opened", out.opened},
                              {"baskets", out.baskets},
@@ -364,55 +394,6 @@ void Hub::tick() {
                              {"expired", out.expired},
                              {"failures", out.failures}});
   }
-}
-
-void Hub::onBasketReady(const needs::Basket& basket) {
-  if (!basket.approval_required) {
-    log_.info("needs.basket_ready", {{"basket", static_cast<long long>(basket.id)},
-                                     {"retailer", basket.retailer},
-                                     {"needs", static_cast<long long>(basket.needs.size())}});
-    return;
-  }
-  // The owner decides: one approval for the basket, and its needs wait for the answer.
-  const auto p = policy_->current();
-  ledger::ApprovalRequest request;
-  request.subject = "basket:" + std::to_string(basket.id);
-  boost::json::array need_ids;
-  for (auto id : basket.needs)
-    need_ids.emplace_back(id);
-  boost::json::object summary{{"retailer", basket.retailer}, {"needs", need_ids}};
-  if (basket.estimate) summary["estimate"] = formatMoney(*basket.estimate);
-  request.summary = std::move(summary);
-  request.amount = basket.estimate ? *basket.estimate : p->zero();
-  if (request.amount.minor <= 0) request.amount.minor = 1;  // unknown price: still ask
-  request.expires_at = clock_.now() + p->purchasing.approval_timeout;
-  request.policy_revision = basket.policy_revision;
-  request.reasons = basket.reasons;
-  auto approval = approvals_->request(request);
-  if (!approval) {
-    log_.error("approval.request_failed", {{"basket", static_cast<long long>(basket.id)},
-                                           {"error", approval.error().message}});
-    return;
-  }
-  for (auto id : basket.needs) {
-    if (auto r = needs_->awaitingApproval(id, "approval " + approval->id); !r)
-      log_.warning("needs.transition_failed",
-                   {{"need", static_cast<long long>(id)}, {"error", r.error().message}});
-  }
-  const bus::ApprovalRequest notice{approval->id, owner_api_->approvalSummary(*approval),
-                                    approval->summary};
-  dbus_->approvalRequested(notice);
-  home_assistant_->approvalRequested(notice);
-}
-
-void Hub::expireApprovals() {
-  auto expired = approvals_->expire(clock_.now());
-  if (!expired) {
-    log_.error("approval.expire_failed", {{"error", expired.error().message}});
-    return;
-  }
-  for (const auto& a : *expired)
-    owner_api_->settleBasket(a, false, "approval timed out");
 }
 
 void Hub::scheduleCheckpoint() {

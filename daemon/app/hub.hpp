@@ -38,6 +38,9 @@ namespace steward::needs {
 class NeedsEngine;
 struct Basket;
 }  // namespace steward::needs
+namespace steward::orders {
+class Purchasing;
+}
 namespace steward::bus {
 class DbusService;
 class HomeAssistantEntities;
@@ -86,8 +89,7 @@ class Hub {
   void tick();
   void scheduleCheckpoint();
   void writeCheckpoint(const char* why);
-  void onBasketReady(const needs::Basket& basket);
-  void expireApprovals();
+  void buildPurchasing();
 
   DaemonConfig config_;
   std::string config_path_;
@@ -115,6 +117,7 @@ class Hub {
   std::unique_ptr<PolicyCatalog> catalog_;
   std::unique_ptr<PolicyGate> gate_;
   std::unique_ptr<needs::NeedsEngine> needs_;
+  std::unique_ptr<orders::Purchasing> purchasing_;
   std::unique_ptr<OwnerApi> owner_api_;
   std::unique_ptr<bus::DbusService> dbus_;
   std::unique_ptr<bus::HomeAssistantEntities> home_assistant_;

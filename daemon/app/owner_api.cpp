@@ -17,6 +17,7 @@
 #include "mqtt/mosquitto_client.hpp"
 #include "needs/engine.hpp"
 #include "needs/report.hpp"
+#include "orders/purchasing.hpp"
 #include "policy/budget.hpp"
 #include "policy/cli.hpp"
 #include "policy/keeper.hpp"
@@ -41,6 +42,10 @@ bus::OpResult<std::string> jsonText(Result<T> r) {
 // recorded as the hub's own (uid 0 is root; HA acts through the hub).
 std::uint32_t uidOf(const bus::Caller& caller) {
   return caller.uid.value_or(0);
+}
+
+orders::Actor actorOf(const bus::Caller& caller) {
+  return orders::Actor{caller.uid, caller.channel.empty() ? "dbus" : caller.channel};
 }
 
 bool plausibleId(std::string_view id) {
@@ -127,15 +132,16 @@ bus::OpResult<std::string> OwnerApi::answer(std::string_view id, const bus::Call
   if (!plausibleId(id))
     return bus::invalidArgument("not an approval id: \"" + std::string(id) + "\"");
   auto existing = hub_.approvals_->find(id);
-  if (!existing) return bus::failed(existing.error().message);
+  if (!existing) return existing.error();
   if (!*existing) return bus::notFound("no approval " + std::string(id));
-  auto r = grant ? hub_.approvals_->grant(id, uidOf(caller))
-                 : hub_.approvals_->reject(id, uidOf(caller), "rejected by the owner");
-  if (!r) return bus::conflict(r.error().message);
-  settleBasket(*r, grant,
-               grant ? "approved by uid " + std::to_string(uidOf(caller))
-                     : "rejected by uid " + std::to_string(uidOf(caller)));
-  return boost::json::serialize(ledger::toJson(*r));
+  auto p = hub_.purchasing_->answer(id, grant, actorOf(caller));
+  if (!p) return p.error();
+  auto approval = hub_.approvals_->find(id);
+  boost::json::object out{{"purchase", orders::toJson(*p)},
+                          {"next", grant ? "the purchase goes on to find offers from " + p->retailer
+                                         : "nothing will be bought; the needs are cancelled"}};
+  if (approval && *approval) out["approval"] = ledger::toJson(**approval);
+  return boost::json::serialize(out);
 }
 
 bus::OpResult<std::string> OwnerApi::approve(std::string_view id, const bus::Caller& caller) {
@@ -146,11 +152,10 @@ bus::OpResult<std::string> OwnerApi::reject(std::string_view id, const bus::Call
   return answer(id, caller, false);
 }
 
-bus::OpResult<std::string> OwnerApi::cancel(std::string_view order_id, const bus::Caller&) {
-  if (!plausibleId(order_id))
-    return bus::invalidArgument("not an order id: \"" + std::string(order_id) + "\"");
-  // Orders are placed by the negotiation module; until one exists there is nothing to cancel.
-  return bus::notFound("no order " + std::string(order_id));
+bus::OpResult<std::string> OwnerApi::cancel(std::string_view order_id, const bus::Caller& caller) {
+  auto p = hub_.purchasing_->cancel(order_id, actorOf(caller));
+  if (!p) return p.error();
+  return boost::json::serialize(boost::json::object{{"purchase", orders::toJson(*p)}});
 }
 
 bus::OpResult<std::string> OwnerApi::pause(std::string_view device, const bus::Caller& caller) {
@@ -249,34 +254,9 @@ std::vector<bus::ApprovalRequest> OwnerApi::pendingApprovals() {
 }
 
 std::string OwnerApi::approvalSummary(const ledger::Approval& a) const {
-  boost::system::error_code ec;
-  const auto summary = boost::json::parse(a.summary, ec);
-  std::string line = a.subject;
-  if (!ec && summary.is_object()) {
-    const auto& o = summary.as_object();
-    if (const auto* r = o.if_contains("retailer"); r && r->is_string())
-      line += " at " + std::string(r->as_string());
-    if (const auto* n = o.if_contains("needs"); n && n->is_array())
-      line += ": " + std::to_string(n->as_array().size()) + " need(s)";
-  }
-  return line + ", about " + formatMoney(a.amount);
-}
-
-void OwnerApi::settleBasket(const ledger::Approval& a, bool granted, const std::string& why) {
-  boost::system::error_code ec;
-  const auto summary = boost::json::parse(a.summary, ec);
-  if (ec || !summary.is_object()) return;
-  const auto* ids = summary.as_object().if_contains("needs");
-  if (!ids || !ids->is_array()) return;
-  for (const auto& v : ids->as_array()) {
-    if (!v.is_int64()) continue;
-    const auto id = v.as_int64();
-    auto r = granted ? hub_.needs_->markSourcing(id, why) : hub_.needs_->cancelled(id, why);
-    if (!r) {
-      hub_.log_.warning("needs.transition_failed",
-                        {{"need", static_cast<long long>(id)}, {"error", r.error().message}});
-    }
-  }
+  auto p = hub_.purchasing_->findByApproval(a.id);
+  if (p && *p) return hub_.purchasing_->summary(**p);
+  return a.subject + ", about " + formatMoney(a.amount);
 }
 
 }  // namespace steward::app

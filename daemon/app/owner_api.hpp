@@ -40,11 +40,8 @@ class OwnerApi final : public bus::Operations {
   std::vector<bus::BudgetUse> budgetUse() override;
   std::vector<bus::ApprovalRequest> pendingApprovals() override;
 
-  // One line for a person: "basket 3 at shop-a: 2 needs, about 38.90 EUR".
+  // One line for a person: "P3 at shop-a: 2 items, about 38.90 EUR".
   std::string approvalSummary(const ledger::Approval& approval) const;
-  // Moves the needs of an answered basket approval on: granted ones back to sourcing, the others
-  // cancelled with `why`.
-  void settleBasket(const ledger::Approval& approval, bool granted, const std::string& why);
 
  private:
   bus::OpResult<std::string> answer(std::string_view approval_id, const bus::Caller& caller,

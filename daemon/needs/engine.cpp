@@ -221,18 +221,24 @@ Result<void> NeedsEngine::load() {
 
 template <class T>
 Result<T> NeedsEngine::transact(const std::function<Result<T>(Change&)>& action) {
-  // Memory follows this transaction's commit; inside someone else's it could still roll back.
-  if (ledger_.database().inTransaction())
-    return core::fail("needs: called inside an open transaction; call it outside one");
-  ledger::Transaction tx(ledger_.database());
+  // Memory follows the commit of the outermost transaction: inside another module's unit of
+  // work (a savepoint here), the change is applied only once that commits, and never if it rolls
+  // back. Until then this engine still shows the state before the change.
+  ledger::Database& db = ledger_.database();
+  const bool joined = db.inTransaction();
+  ledger::Transaction tx(db);
   if (!tx.begun()) return tx.error();
-  Change ch;
-  ch.now = clock_.now();
-  auto result = action(ch);
+  auto ch = std::make_shared<Change>();
+  ch->now = clock_.now();
+  auto result = action(*ch);
   if (!result) return result.error();
-  if (auto r = persist(ch); !r) return r.error();
+  if (auto r = persist(*ch); !r) return r.error();
   if (auto r = tx.commit(); !r) return r.error();
-  apply(ch);
+  if (joined) {
+    db.afterCommit([this, ch] { apply(*ch); });
+  } else {
+    apply(*ch);
+  }
   return result;
 }
 
@@ -841,7 +847,7 @@ Result<void> NeedsEngine::satisfy(Change& ch, const Key& key, std::string reason
 // ---- lifecycle --------------------------------------------------------------------------------
 
 Result<void> NeedsEngine::move(Change& ch, NeedId id, NeedState to, std::string reason,
-                               std::string order_id) {
+                               std::string order_id, Causes causes) {
   Need& n = mutableNeed(ch, id);
   const std::string what = "need " + std::to_string(id) + " (" + n.item_id + ")";
   if (to == NeedState::ordered && n.state == NeedState::ordered)
@@ -888,41 +894,55 @@ Result<void> NeedsEngine::move(Change& ch, NeedId id, NeedState to, std::string 
   const std::string kind = to == NeedState::open ? "need.reopened"
                            : isLive(to)          ? "need." + std::string(toString(to))
                                                  : "need.closed";
+  // The step that moved it (an approval, a purchase) first, then the need's own opening.
+  std::vector<std::int64_t> chain(causes.begin(), causes.end());
+  chain.push_back(n.opened_seq);
   auto seq = record(kind, subjectOf(id), std::move(input), std::string(toString(to)),
-                    std::move(reasons), "", {n.opened_seq});
+                    std::move(reasons), "", std::move(chain));
   if (!seq) return seq.error();
   return {};
 }
 
 Result<void> NeedsEngine::transition(NeedId id, NeedState to, std::string_view reason,
-                                     std::string_view order_id) {
+                                     std::string_view order_id, Causes causes) {
   if (!needs_.count(id))
-    return core::fail("no live need " + std::to_string(id) +
-                      " (it does not exist or is already closed)");
-  return transact<void>(
-      [&](Change& ch) { return move(ch, id, to, std::string(reason), std::string(order_id)); });
+    return core::notFound("no live need " + std::to_string(id) +
+                          " (it does not exist or is already closed)");
+  return transact<void>([&](Change& ch) {
+    return move(ch, id, to, std::string(reason), std::string(order_id), causes);
+  });
 }
 
-Result<void> NeedsEngine::markSourcing(NeedId id, std::string_view reason) {
-  return transition(id, NeedState::sourcing, reason);
+Result<void> NeedsEngine::markSourcing(NeedId id, std::string_view reason, Causes causes) {
+  return transition(id, NeedState::sourcing, reason, {}, causes);
 }
-Result<void> NeedsEngine::awaitingApproval(NeedId id, std::string_view reason) {
-  return transition(id, NeedState::awaitingApproval, reason);
+Result<void> NeedsEngine::awaitingApproval(NeedId id, std::string_view reason, Causes causes) {
+  return transition(id, NeedState::awaitingApproval, reason, {}, causes);
 }
-Result<void> NeedsEngine::ordered(NeedId id, std::string_view order_id) {
-  return transition(id, NeedState::ordered, "order " + std::string(order_id) + " placed", order_id);
+Result<void> NeedsEngine::ordered(NeedId id, std::string_view order_id, Causes causes) {
+  return transition(id, NeedState::ordered, "order " + std::string(order_id) + " placed", order_id,
+                    causes);
 }
-Result<void> NeedsEngine::fulfilled(NeedId id, std::string_view reason) {
-  return transition(id, NeedState::fulfilled, reason);
+Result<void> NeedsEngine::fulfilled(NeedId id, std::string_view reason, Causes causes) {
+  return transition(id, NeedState::fulfilled, reason, {}, causes);
 }
-Result<void> NeedsEngine::cancelled(NeedId id, std::string_view reason) {
-  return transition(id, NeedState::cancelled, reason);
+Result<void> NeedsEngine::cancelled(NeedId id, std::string_view reason, Causes causes) {
+  return transition(id, NeedState::cancelled, reason, {}, causes);
 }
-Result<void> NeedsEngine::expired(NeedId id, std::string_view reason) {
-  return transition(id, NeedState::expired, reason);
+Result<void> NeedsEngine::expired(NeedId id, std::string_view reason, Causes causes) {
+  return transition(id, NeedState::expired, reason, {}, causes);
 }
-Result<void> NeedsEngine::reopen(NeedId id, std::string_view reason) {
-  return transition(id, NeedState::open, reason);
+Result<void> NeedsEngine::reopen(NeedId id, std::string_view reason, Causes causes) {
+  return transition(id, NeedState::open, reason, {}, causes);
+}
+
+std::vector<Basket> NeedsEngine::basketsInSourcing() const {
+  auto baskets = store::basketsInState(ledger_.database(), "sourcing");
+  if (!baskets) {
+    log_.error("needs.baskets_unreadable", {{"error", baskets.error().message}});
+    return {};
+  }
+  return std::move(*baskets);
 }
 
 Result<void> NeedsEngine::forgetDevice(std::string_view device_id) {

@@ -10,7 +10,7 @@
 //   basket), needs.grouped (subject "basket:<id>", outcome the gate's verdict),
 //   need.sourcing, need.awaiting-approval, need.ordered, need.reopened, and need.closed
 //   (outcome "fulfilled", "cancelled" or "expired").
-// Call its operations outside any open ledger transaction: each runs and commits its own.
+// Each operation runs in its own transaction, or joins the caller's (see the lifecycle steps).
 #pragma once
 
 #include <functional>
@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -107,16 +108,25 @@ class NeedsEngine {
   // Failed actions are logged and rolled back one by one; the rest go ahead.
   TickOutcome tick();
 
-  // Lifecycle steps for negotiation and approval. Each refuses an illegal move (or a second live
-  // order) with an error and changes nothing.
-  Result<void> markSourcing(NeedId id, std::string_view reason = {});
-  Result<void> awaitingApproval(NeedId id, std::string_view reason = {});
-  Result<void> ordered(NeedId id, std::string_view order_id);
-  Result<void> fulfilled(NeedId id, std::string_view reason = "delivery confirmed");
-  Result<void> cancelled(NeedId id, std::string_view reason);
-  Result<void> expired(NeedId id, std::string_view reason);
+  // Lifecycle steps for purchasing and approval. Each refuses an illegal move (or a second live
+  // order) with an error and changes nothing. `causes` are the decisions that moved the need (the
+  // approval, the purchase), recorded before the need's own opening so `explain` follows the
+  // whole chain. Inside an open ledger transaction (another module's unit of work) the step joins
+  // it and this engine's memory follows only once that commits.
+  using Causes = std::span<const std::int64_t>;
+  Result<void> markSourcing(NeedId id, std::string_view reason = {}, Causes causes = {});
+  Result<void> awaitingApproval(NeedId id, std::string_view reason = {}, Causes causes = {});
+  Result<void> ordered(NeedId id, std::string_view order_id, Causes causes = {});
+  Result<void> fulfilled(NeedId id, std::string_view reason = "delivery confirmed",
+                         Causes causes = {});
+  Result<void> cancelled(NeedId id, std::string_view reason, Causes causes = {});
+  Result<void> expired(NeedId id, std::string_view reason, Causes causes = {});
   // Back to open (no acceptable offer, order failed): it will be grouped and checked again.
-  Result<void> reopen(NeedId id, std::string_view reason);
+  Result<void> reopen(NeedId id, std::string_view reason, Causes causes = {});
+
+  // Baskets whose needs went to sourcing, as stored (the purchasing module picks up any it has
+  // not yet taken, e.g. after a crash between the basket's commit and its own).
+  std::vector<Basket> basketsInSourcing() const;
 
   // The registry dropped a device: withdraw its signals and forget its series and meters.
   Result<void> forgetDevice(std::string_view device_id);
@@ -174,9 +184,9 @@ class NeedsEngine {
   std::optional<OpenRequest> forecastRequest(const Series& s, const CatalogItem& item,
                                              core::TimePoint now) const;
   Result<void> move(Change& ch, NeedId id, NeedState to, std::string reason,
-                    std::string order_id = {});
+                    std::string order_id = {}, Causes causes = {});
   Result<void> transition(NeedId id, NeedState to, std::string_view reason,
-                          std::string_view order_id = {});
+                          std::string_view order_id = {}, Causes causes = {});
 
   void tickQuiet(TickOutcome& out);
   void tickForecasts(TickOutcome& out);

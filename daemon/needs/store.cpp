@@ -405,6 +405,42 @@ Result<BasketId> insertBasket(ledger::Database& db, const Basket& b, std::string
   return db.lastInsertRowId();
 }
 
+Result<std::vector<Basket>> basketsInState(ledger::Database& db, std::string_view state) {
+  auto s = db.prepare(
+      "SELECT id, retailer, created_at_ms, order_by_ms, needed_by_ms, needs, estimate_minor, "
+      "estimate_currency, approval_required, verdict, reasons, policy_revision FROM need_baskets "
+      "WHERE state = ?1 ORDER BY id");
+  if (!s) return s.error();
+  s->bind(1, state);
+  std::vector<Basket> out;
+  for (;;) {
+    auto row = s->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    Basket b;
+    b.id = s->int64(0);
+    b.retailer = s->text(1);
+    b.created_at = fromUnixMillis(s->int64(2));
+    b.order_by = fromUnixMillis(s->int64(3));
+    b.needed_by = fromUnixMillis(s->int64(4));
+    boost::system::error_code ec;
+    const auto ids = boost::json::parse(s->textView(5), ec);
+    if (ec || !ids.is_array())
+      return core::fail("basket " + std::to_string(b.id) + ": unreadable need list");
+    for (const auto& id : ids.as_array()) {
+      if (!id.is_int64()) return core::fail("basket " + std::to_string(b.id) + ": bad need id");
+      b.needs.push_back(id.as_int64());
+    }
+    b.estimate = optionalMoney(*s, 6, 7);
+    b.approval_required = s->int64(8) != 0;
+    b.verdict = s->text(9);
+    b.reasons = stringList(s->textView(10));
+    b.policy_revision = s->text(11);
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
 Result<void> setBasketState(ledger::Database& db, BasketId id, std::string_view state) {
   auto s = db.prepare("UPDATE need_baskets SET state = ?1 WHERE id = ?2");
   if (!s) return s.error();

@@ -30,6 +30,8 @@ Result<std::vector<Need>> loadNeeds(ledger::Database& db, bool include_closed);
 
 Result<BasketId> insertBasket(ledger::Database& db, const Basket& basket, std::string_view state);
 Result<void> setBasketState(ledger::Database& db, BasketId id, std::string_view state);
+// Baskets in `state` ("sourcing", "denied", "done"), oldest first.
+Result<std::vector<Basket>> basketsInState(ledger::Database& db, std::string_view state);
 
 struct SeriesRow {
   std::string device_id, key;

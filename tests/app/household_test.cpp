@@ -196,17 +196,23 @@ TEST_F(HouseholdTest, GateDecidesItemsUnderThePolicy) {
   EXPECT_TRUE(limit);
 }
 
-TEST_F(HouseholdTest, BasketsCountPendingMoneyOnlyAgainstTheirOwnCategory) {
+TEST_F(HouseholdTest, MoneyInFlightCountsOnlyAgainstItsOwnCategory) {
   needs::BasketCheck basket;
   basket.retailer = "papershop";
   basket.items = {item("sensor", discovery::SignalKind::battery, "battery", "papershop")};
   basket.at = clock_.now();
-  // 45.00 EUR of toner is in flight: that is the consumables budget's business, not batteries'.
-  basket.pending = eur(4500);
-  basket.pending_by_category.emplace("consumables", eur(4500));
+  // 45.00 EUR of toner is held by a purchase in flight: that is the consumables budget's
+  // business, not batteries'.
+  const auto policy = keeper_->current();
+  ASSERT_TRUE(
+      book_.reserve(*policy, "P1:consumables", "consumables", "papershop", eur(4500), clock_.now())
+          .ok());
   EXPECT_EQ(gate_->evaluateBasket(basket).verdict, needs::Verdict::allow);
 
-  basket.pending_by_category.emplace("batteries", eur(1300));  // 13 + 3 > 15
+  // A purchase holding 13.00 EUR of batteries leaves no room for 3.00 more under 15.00.
+  ASSERT_TRUE(
+      book_.reserve(*policy, "P2:batteries", "batteries", "papershop", eur(1300), clock_.now())
+          .ok());
   const auto r = gate_->evaluateBasket(basket);
   EXPECT_EQ(r.verdict, needs::Verdict::deny);
   EXPECT_TRUE(r.retry_after.has_value()) << "a full budget has room again later";
