@@ -159,7 +159,8 @@ core::Result<std::vector<std::string>> componentValues(const HttpMessage& messag
       if (param_name.empty()) return fail("@query-param needs a \"name\" parameter");
       const std::string wanted = queryParamEncode(formDecode(param_name));
       std::vector<std::string> values;
-      std::string_view q = uri->query.value_or("");
+      const std::string query = uri->query.value_or("");
+      std::string_view q = query;
       while (!q.empty()) {
         const auto amp = q.find('&');
         const std::string_view pair = q.substr(0, amp);
@@ -249,6 +250,12 @@ core::Result<VerifiedHttpSignature> verifyOne(const HttpMessage& message, const 
   if (keyid->empty()) return fail("key_not_found: the signature names no keyid");
   auto alg_name = stringParam(input.params, "alg");
   if (!alg_name) return alg_name.error();
+  std::optional<SignatureAlgorithm> named_alg;
+  if (!alg_name->empty()) {
+    auto alg = algorithmFromHttpSig(*alg_name);
+    if (!alg) return alg.error();
+    named_alg = *alg;
+  }
   auto tag = stringParam(input.params, "tag");
   if (!tag) return tag.error();
   if (!options.tag.empty() && *tag != options.tag) {
@@ -322,10 +329,8 @@ core::Result<VerifiedHttpSignature> verifyOne(const HttpMessage& message, const 
   if (!key) return key.error();
   out.keyid = *keyid;
   out.alg = (*key)->key.algorithm();
-  if (!alg_name->empty()) {
-    auto alg = algorithmFromHttpSig(*alg_name);
-    if (!alg) return alg.error();
-    if (*alg != out.alg) {
+  if (named_alg) {
+    if (*named_alg != out.alg) {
       return fail("algorithm_unsupported: alg " + *alg_name + " does not match key \"" + *keyid +
                   "\" on " + std::string(curveName((*key)->key.curve())));
     }

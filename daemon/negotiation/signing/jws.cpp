@@ -125,6 +125,8 @@ core::Result<VerifiedJws> verifyJws(std::string_view compact, const KeySet& keys
     kid = k->as_string();
   }
   if (kid.empty() && options.require_kid) return invalid("protected header has no \"kid\"");
+  // Without a kid (allowed only when the caller says so) the sole key of the set is meant.
+  if (kid.empty() && keys.size() == 1) kid = keys.keys().front().kid;
   auto key = keys.find(kid);
   if (!key) return key.error();
   if (curveFor(out.alg) != (*key)->key.curve()) {
