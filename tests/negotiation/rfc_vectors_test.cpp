@@ -32,7 +32,8 @@ w0EkjqF7xB4FivAxzic30tMM4GF+hR6Dxh71Z50VGGdldkkDXZCnTNnoXQ==
 )";
 
 constexpr const char* kHelloDigest512 =
-    "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:";
+    "sha-512=:WZDPaVn/"
+    "7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:";
 
 // RFC 9421 B.2: the test request.
 HttpMessage testRequest() {
@@ -228,10 +229,10 @@ TEST(Rfc9530, MismatchAndInsecureOnlyAreRefused) {
   ASSERT_FALSE(md5_only.ok());
   EXPECT_NE(md5_only.error().message.find("neither sha-256 nor sha-512"), std::string::npos);
   // One right and one wrong: refused.
-  auto mixed = verifyContentDigest(
-      "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:, sha-512=:" +
-          base64Encode(std::string(64, '\0')) + ":",
-      body);
+  auto mixed =
+      verifyContentDigest("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:, sha-512=:" +
+                              base64Encode(std::string(64, '\0')) + ":",
+                          body);
   EXPECT_FALSE(mixed.ok());
 }
 
@@ -241,7 +242,8 @@ constexpr const char* kA3Jwk =
     R"({"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"})";
 constexpr const char* kA3Jws =
     "eyJhbGciOiJFUzI1NiJ9"
-    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlf"
+    "Q"
     ".DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
 
 KeySet a3Keys() {
@@ -308,8 +310,8 @@ TEST(Rfc7515, NoneHmacRsaAndEdDsaAreRefusedByName) {
 std::string hmacSha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), int(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), md, &len);
+  HMAC(EVP_sha256(), key.data(), int(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
   return std::string(reinterpret_cast<char*>(md), len);
 }
 

@@ -32,8 +32,9 @@ core::Result<std::string> signJws(const EcPrivateKey& key, std::string_view payl
                                   const JwsSignOptions& options);
 
 struct JwsVerifyOptions {
-  std::optional<std::string_view> detached_payload;  // required when the payload part is empty
-  bool require_kid = true;  // false: a header without kid is checked with a one-key set's key
+  // Required when the payload part is empty; the viewed bytes must outlive the call.
+  std::optional<std::string_view> detached_payload;
+  bool require_kid = true;        // false: a header without kid is checked with a one-key set's key
   bool require_detached = false;  // refuse a JWS that carries its payload inline
   std::size_t max_bytes = 16384;  // the compact serialisation without a detached payload
 };

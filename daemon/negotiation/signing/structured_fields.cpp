@@ -162,7 +162,7 @@ class Parser {
       auto it = item();
       if (!it) return it.error();
       list.items.push_back(std::move(*it));
-      if (s_.empty() || (s_.front() != ' ' && s_.front() != ')')) {
+      if (!s_.empty() && s_.front() != ' ' && s_.front() != ')') {
         return err("expected ' ' or ')' in inner list");
       }
     }
