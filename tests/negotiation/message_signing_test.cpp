@@ -70,6 +70,28 @@ TEST_F(MessageSigningTest, VersionNames) {
   EXPECT_EQ(versionName(UcpVersion::k2026_01_11), "2026-01-11");
 }
 
+TEST(UcpAgent, ProfileUrlIsParsedStrictly) {
+  EXPECT_EQ(ucpAgentField("https://home.example/.well-known/ucp"),
+            R"(profile="https://home.example/.well-known/ucp")");
+  auto ok = parseUcpAgentProfile(R"(profile="https://home.example/.well-known/ucp", v=1)");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(*ok, "https://home.example/.well-known/ucp");
+  for (const char* bad : {R"(profile="http://home.example/ucp")", R"(profile=https)",
+                          R"(other="https://home.example/")", R"(profile="https:///x")",
+                          R"(profile="https://home.example/", profile="https://evil.example/")",
+                          "profile=\"https://home.example/\x01\""}) {
+    auto r = parseUcpAgentProfile(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().message.rfind("invalid_profile_url: ", 0), 0u) << r.error().message;
+  }
+}
+
+TEST(UcpErrorCode, ComesFromTheMessage) {
+  EXPECT_EQ(ucpErrorCode(core::fail("key_not_found: no key")), "key_not_found");
+  EXPECT_EQ(ucpErrorCode(core::fail("digest_mismatch: body")), "digest_mismatch");
+  EXPECT_EQ(ucpErrorCode(core::fail("something else")), "signature_invalid");
+}
+
 TEST_F(MessageSigningTest, Rfc9421RequestAsAMerchantWouldVerifyIt) {
   HttpMessage m = createCheckout();
   ASSERT_TRUE(signer_.sign(UcpVersion::k2026_04_08, m).ok());

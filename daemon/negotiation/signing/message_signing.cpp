@@ -3,6 +3,7 @@
 
 #include "negotiation/signing/content_digest.hpp"
 #include "negotiation/signing/jws.hpp"
+#include "negotiation/signing/structured_fields.hpp"
 
 namespace steward::negotiation {
 namespace {
@@ -24,6 +25,42 @@ core::Result<UcpVersion> parseUcpVersion(std::string_view text) {
 
 std::string_view versionName(UcpVersion version) {
   return version == UcpVersion::k2026_04_08 ? "2026-04-08" : "2026-01-11";
+}
+
+std::string_view ucpErrorCode(const core::Error& error) {
+  for (std::string_view code : {"signature_missing", "signature_invalid", "key_not_found",
+                                "digest_mismatch", "algorithm_unsupported"}) {
+    if (error.message.size() > code.size() && error.message.starts_with(code) &&
+        error.message[code.size()] == ':') {
+      return code;
+    }
+  }
+  return "signature_invalid";
+}
+
+std::string ucpAgentField(std::string_view profile_url) {
+  sf::Dictionary dict{{"profile", sf::Item{std::string(profile_url), {}}}};
+  auto text = sf::serialize(dict);
+  return text ? *text : std::string();
+}
+
+core::Result<std::string> parseUcpAgentProfile(std::string_view field_value) {
+  sf::Limits limits;
+  limits.max_length = 2048;
+  limits.max_members = 16;
+  auto dict = sf::parseDictionary(field_value, limits);
+  if (!dict) return fail("invalid_profile_url: UCP-Agent: " + dict.error().message);
+  const auto* member = sf::findMember(*dict, "profile");
+  if (!member) return fail("invalid_profile_url: UCP-Agent has no profile");
+  const auto* item = std::get_if<sf::Item>(member);
+  const auto* url = item ? std::get_if<std::string>(&item->value) : nullptr;
+  if (!url) return fail("invalid_profile_url: UCP-Agent profile must be a quoted string");
+  auto parsed = parseTargetUri(*url);
+  if (!parsed || parsed->scheme != "https" || parsed->authority.empty()) {
+    return fail("invalid_profile_url: UCP-Agent profile \"" + url->substr(0, 128) +
+                "\" is not an https URL");
+  }
+  return *url;
 }
 
 RequestSigner::RequestSigner(EcPrivateKey key, std::string kid, const core::Clock& clock)

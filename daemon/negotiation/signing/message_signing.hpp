@@ -24,6 +24,15 @@ enum class UcpVersion { k2026_01_11, k2026_04_08 };
 core::Result<UcpVersion> parseUcpVersion(std::string_view text);
 std::string_view versionName(UcpVersion version);
 
+// The UCP error code a signing error starts with (signature_missing, signature_invalid,
+// key_not_found, digest_mismatch, algorithm_unsupported); "signature_invalid" for any other.
+std::string_view ucpErrorCode(const core::Error& error);
+
+// `UCP-Agent: profile="https://..."` (an RFC 8941 Dictionary; signatures.md "Parsing Rules"):
+// the profile member is required, a string, and an https URL with a host.
+std::string ucpAgentField(std::string_view profile_url);
+core::Result<std::string> parseUcpAgentProfile(std::string_view field_value);
+
 class RequestSigner {
  public:
   // `kid` is the key's id in Steward's platform profile (KeyStore::kid()).
