@@ -523,6 +523,7 @@ core::Result<VerifiedHttpSignature> verifyHttpMessage(const HttpMessage& message
     reasons += label + ": " + reasonOf(result.error().message);
   }
   if (candidates == 0) {
+    if (options.label.empty()) return fail("signature_missing: Signature-Input lists no signature");
     return fail("signature_missing: no signature labelled \"" + options.label + "\"");
   }
   return fail(first_code + ": " + reasons);
