@@ -92,6 +92,7 @@ core::Result<void> save(const std::string& directory, const std::string& path,
   const std::string kid = jwkThumbprint(key.publicKey());
   const std::string text = boost::json::serialize(toPrivateJwk(key, kid)) + "\n";
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  ::unlink(tmp.c_str());  // a leftover of a start that crashed before its rename
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) return fail("cannot create " + tmp + ": " + errnoText());
   auto cleanup = [&](const std::string& why) {

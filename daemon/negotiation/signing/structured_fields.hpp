@@ -1,7 +1,8 @@
 // The subset of RFC 8941 Structured Field Values that signatures need: Dictionaries and Lists of
 // Items and Inner Lists, with Parameters; bare items of every type. Parsing is strict (duplicate
-// keys are refused rather than silently overwritten) and bounded by explicit caps; nothing
-// recurses, because an Inner List cannot contain another.
+// keys are refused rather than silently overwritten; byte sequences must be canonical base64,
+// with padding and zero pad bits, stricter than RFC 8941 §4.2.7 asks, so that a signature has one
+// spelling) and bounded by explicit caps; nothing recurses, as an Inner List cannot nest.
 #pragma once
 
 #include <cstdint>
