@@ -169,7 +169,7 @@ class Client:
             conn.close()
 
     def call(self, method, path, payload=None, key=None, operation=None, headers=None,
-             sign=True, timeout=None, body=None):
+             sign=True, timeout=None, body=None, omit=()):
         if body is None and payload is not None:
             body = json.dumps(payload, separators=(",", ":")).encode()
         h = {"UCP-Agent": f'profile="{PLATFORM_PROFILE}"', "Accept": "application/json",
@@ -184,6 +184,8 @@ class Client:
             h.update(self.signature_headers(method, path, body, h))
         if headers:
             h.update(headers)
+        for name in omit:
+            h.pop(name, None)
         self.sent.append((operation, method, path, body))
         return self.raw(method, path, body=body, headers=h, timeout=timeout)
 

@@ -202,7 +202,9 @@ def negotiated_purchase(f):
 
     # Decline ends a second negotiation.
     rfq2 = dict(rfq, rfq_id=str(uuid.uuid4()))
-    neg2 = c.call("POST", "/negotiation/negotiations", rfq2).json()
+    f.request(NEG + "rfq.json", rfq2, None, "create_negotiation")
+    neg2 = f.answer(c.call("POST", "/negotiation/negotiations", rfq2), NEG + "negotiation.json",
+                    status=(201,), what="create_negotiation")
     decline = {"reason": "A better offer was accepted elsewhere."}
     f.request(NEG + "decline.json", decline, None, "decline")
     ended = f.answer(c.call("POST", f"/negotiation/negotiations/{neg2['id']}/decline", decline),
