@@ -66,9 +66,17 @@ def _apply_ucp_request(node, op):
 class Registry:
     def __init__(self, ucp_source, extension_dir):
         self.store = {}
-        _load_dir(ucp_source, self.store, alias_base="https://ucp.dev/schemas/")
+        if ucp_source:
+            _load_dir(ucp_source, self.store, alias_base="https://ucp.dev/schemas/")
         _load_dir(extension_dir, self.store)
         self._requests = {}
+
+    def check_schemas(self):
+        """Every loaded document is itself a valid draft 2020-12 schema."""
+        for uri, doc in self.store.items():
+            if "openapi" not in doc:
+                jsonschema.Draft202012Validator.check_schema(doc)
+        return len(self.store)
 
     def _store_for(self, op):
         if op is None:

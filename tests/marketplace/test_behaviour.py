@@ -336,6 +336,31 @@ def test_declines(info):
     assert a["status"] == "declined" and a["messages"][0]["code"] == "reply_by_passed"
 
 
+def test_extension_schemas(info):
+    """The extension's own schemas (no UCP reference needed) hold the marketplace's answers."""
+    import schemas
+    neg = "https://stewardhub.org/schemas/negotiation/2026-12-01/"
+    reg = schemas.Registry(None, os.environ["NEGOTIATION_SCHEMAS"])
+    assert reg.check_schemas() >= 15
+    for name in ("honest", "first"):
+        c = client(info, name)
+        body = rfq()
+        reg.check(neg + "rfq.json", body, what="rfq")
+        a = c.call("POST", "/negotiation/negotiations", body)
+        reg.check(neg + "negotiation.json", a.json(), what="negotiation")
+        reg.check(neg + "offer.json", a.json()["offer"]["terms"], what="offer")
+        counter = {"offer_id": a.json()["offer"]["id"], "total": 3000}
+        reg.check(neg + "counter.json", counter, what="counter")
+        b = c.call("POST", f"/negotiation/negotiations/{a.json()['id']}/counter", counter)
+        reg.check(neg + "negotiation.json", b.json(), what="negotiation")
+        err = c.call("POST", f"/negotiation/negotiations/{a.json()['id']}/accept",
+                     {"offer_id": a.json()["offer"]["id"], "offer_sha256": "B" * 43})
+        assert err.status == 409
+        reg.check(neg + "error.json", err.json(), what="error")
+    leaked = dict(rfq(), reservation_price=4500)
+    assert reg.errors(neg + "rfq.json", leaked), "an RFQ can never carry a reservation price"
+
+
 def test_admin_state(info):
     c = client(info, "honest")
     state = c.admin()

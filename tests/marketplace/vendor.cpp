@@ -598,7 +598,7 @@ Response Vendor::profile() {
                                    {"schema", ext_schema + "/rest.openapi.json"}}};
       caps[kExtension] = json::array{json::object{{"version", kExtensionVersion},
                                                   {"spec", ext_spec},
-                                                  {"schema", ext_schema + "/negotiation.json"},
+                                                  {"schema", ext_schema + "/extension.json"},
                                                   {"extends", "dev.ucp.shopping.checkout"}}};
     }
     json::object handlers;
@@ -644,7 +644,7 @@ Response Vendor::profile() {
       caps.push_back(json::object{{"name", kExtension},
                                   {"version", kExtensionVersion},
                                   {"spec", ext_spec},
-                                  {"schema", ext_schema + "/negotiation.json"},
+                                  {"schema", ext_schema + "/extension.json"},
                                   {"extends", "dev.ucp.shopping.checkout"}});
     }
     json::array handlers;
