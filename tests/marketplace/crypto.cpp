@@ -222,6 +222,16 @@ bool verifyJwk(const boost::json::object& jwk, std::string_view data, std::strin
   return ok;
 }
 
+std::string jwkThumbprint(const boost::json::object& jwk) {
+  // Members in lexicographic order, no whitespace (RFC 7638 section 3).
+  auto member = [&](const char* name) {
+    const auto* v = jwk.if_contains(name);
+    return std::string("\"") + name + "\":" + boost::json::serialize(v ? *v : nullptr);
+  };
+  return base64url(sha256("{" + member("crv") + "," + member("kty") + "," + member("x") + "," +
+                          member("y") + "}"));
+}
+
 namespace {
 
 struct X509Deleter {
@@ -290,7 +300,12 @@ TestPki makeTestPki(const std::string& dir) {
   if (!ca_key || !leaf_key) throw std::runtime_error("OpenSSL: cannot make TLS keys");
   Cert ca = makeCert(ca_key.get(), "Steward test marketplace CA", nullptr, ca_key.get(), 1, true);
   Cert leaf = makeCert(leaf_key.get(), "localhost", ca.get(), ca_key.get(), 2, false);
-  TestPki pki{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key"};
+  unsigned char* der = nullptr;
+  const int der_length = i2d_PUBKEY(leaf_key.get(), &der);
+  if (der_length <= 0) throw std::runtime_error("OpenSSL: cannot encode the server key");
+  const std::string spki(reinterpret_cast<const char*>(der), static_cast<std::size_t>(der_length));
+  OPENSSL_free(der);
+  TestPki pki{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key", base64(sha256(spki))};
   writePem(pki.ca_file, ca.get(), nullptr);
   writePem(pki.cert_file, leaf.get(), nullptr);
   writePem(pki.key_file, nullptr, leaf_key.get());

@@ -44,10 +44,14 @@ class SigningKey {
 bool verifyJwk(const boost::json::object& jwk, std::string_view data, std::string_view signature);
 
 struct TestPki {
-  std::string ca_file;    // PEM, for clients to trust
-  std::string cert_file;  // server chain (leaf), PEM
-  std::string key_file;   // server key, PEM
+  std::string ca_file;      // PEM, for clients to trust
+  std::string cert_file;    // server chain (leaf), PEM
+  std::string key_file;     // server key, PEM
+  std::string spki_sha256;  // base64 SHA-256 of the server key's SubjectPublicKeyInfo (a pin)
 };
+
+// RFC 7638 thumbprint of an EC public JWK: base64url(SHA-256({"crv","kty","x","y"})).
+std::string jwkThumbprint(const boost::json::object& jwk);
 
 // Makes a throw-away CA and one server certificate for localhost / 127.0.0.1 / ::1 in `dir`.
 // Throws std::runtime_error on failure (start-up only).

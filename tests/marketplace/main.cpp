@@ -5,7 +5,7 @@
 //   steward-marketplace --config vendors.json --check-config
 //
 // Once listening it prints one JSON line (and writes it to --ports-file, temp-then-rename):
-// {"ca_file": ..., "pid": ..., "vendors": [{"name", "version", "port", "origin", ...}]}.
+// {"ca_file": ..., "tls_spki_sha256": ..., "pid": ..., "vendors": [{"name", "port", ...}]}.
 // SIGTERM or SIGINT stops it. See README.md for the configuration and the admin endpoint.
 #include <unistd.h>
 
@@ -37,8 +37,23 @@ namespace {
 
 constexpr std::size_t kMaxBody = 1 << 20;
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr int kMaxConnections = 1024;  // across all vendors
 
-asio::awaitable<void> serve(beast::ssl_stream<beast::tcp_stream> stream, mp::Vendor& vendor) {
+// Counts a connection for as long as its coroutine lives (all on the one loop thread).
+class ConnectionCount {
+ public:
+  explicit ConnectionCount(int& open) : open_(open) { ++open_; }
+  ~ConnectionCount() { --open_; }
+  ConnectionCount(const ConnectionCount&) = delete;
+  ConnectionCount& operator=(const ConnectionCount&) = delete;
+
+ private:
+  int& open_;
+};
+
+asio::awaitable<void> serve(beast::ssl_stream<beast::tcp_stream> stream, mp::Vendor& vendor,
+                            int& open) {
+  const ConnectionCount counted(open);
   const auto token = asio::as_tuple(asio::use_awaitable);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, token);
@@ -101,15 +116,18 @@ asio::awaitable<void> serve(beast::ssl_stream<beast::tcp_stream> stream, mp::Ven
   co_await stream.async_shutdown(token);
 }
 
-asio::awaitable<void> listen(tcp::acceptor acceptor, ssl::context& tls, mp::Vendor& vendor) {
+asio::awaitable<void> listen(tcp::acceptor acceptor, ssl::context& tls, mp::Vendor& vendor,
+                             int& open) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) continue;
+    if (open >= kMaxConnections) continue;  // dropped: the socket closes here
     socket.set_option(tcp::no_delay(true));
-    asio::co_spawn(acceptor.get_executor(),
-                   serve(beast::ssl_stream<beast::tcp_stream>(std::move(socket), tls), vendor),
-                   asio::detached);
+    asio::co_spawn(
+        acceptor.get_executor(),
+        serve(beast::ssl_stream<beast::tcp_stream>(std::move(socket), tls), vendor, open),
+        asio::detached);
   }
 }
 
@@ -183,6 +201,7 @@ int main(int argc, char** argv) {
     asio::io_context io;
     mp::Clock clock(config.clock_start);
     std::list<mp::Vendor> vendors;
+    int open_connections = 0;
     boost::json::array listed;
     const auto address = asio::ip::make_address(config.host);
     for (auto& vc : config.vendors) {
@@ -198,15 +217,18 @@ int main(int argc, char** argv) {
                                 {"profile_url", vendor.origin() + "/.well-known/ucp"},
                                 {"ucp_endpoint", vendor.origin() + "/ucp"},
                                 {"admin_url", vendor.origin() + "/_admin/state"},
-                                {"signing_key", vendor.key().jwk()}};
+                                {"signing_key", vendor.key().jwk()},
+                                {"signing_key_thumbprint", mp::jwkThumbprint(vendor.key().jwk())}};
       if (vendor.config().negotiation) {
         entry["negotiation_endpoint"] = vendor.origin() + "/negotiation";
       }
       listed.push_back(entry);
-      asio::co_spawn(io, listen(std::move(acceptor), tls, vendor), asio::detached);
+      asio::co_spawn(io, listen(std::move(acceptor), tls, vendor, open_connections),
+                     asio::detached);
     }
     const std::string announcement =
         boost::json::serialize(boost::json::object{{"ca_file", pki.ca_file},
+                                                   {"tls_spki_sha256", pki.spki_sha256},
                                                    {"pid", static_cast<std::int64_t>(getpid())},
                                                    {"state_dir", state_dir},
                                                    {"vendors", listed}});

@@ -89,7 +89,22 @@ def test_config_errors(info):
 
 
 def test_announcement(info):
+    import base64
+    import hashlib
+    import ssl as ssl_module
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
     assert os.path.isfile(info["ca_file"])
+    # The pins it announces match what it serves, computed independently.
+    v = info["by_name"]["honest"]
+    pem = ssl_module.get_server_certificate(("127.0.0.1", v["port"]))
+    spki = x509.load_pem_x509_certificate(pem.encode()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert base64.b64encode(hashlib.sha256(spki).digest()).decode() == info["tls_spki_sha256"]
+    k = v["signing_key"]
+    canonical = json.dumps({"crv": k["crv"], "kty": k["kty"], "x": k["x"], "y": k["y"]},
+                           separators=(",", ":"), sort_keys=True).encode()
+    assert mp.b64url(hashlib.sha256(canonical).digest()) == v["signing_key_thumbprint"]
     for v in info["vendors"]:
         assert v["origin"] == f"https://127.0.0.1:{v['port']}"
         assert ("negotiation_endpoint" in v) == (v["name"] != "plain")

@@ -169,7 +169,9 @@ const Product* Vendor::product(const std::string& id) const {
 }
 
 std::int64_t Vendor::taxOn(std::int64_t net) const {
-  return (net * config_.tax_rate_bp * 2 + 10000) / 20000;  // half up
+  // Half up, in 128 bits: a vendor's prices and quantities are capped, their product is not.
+  const __int128 twice = static_cast<__int128>(net) * config_.tax_rate_bp * 2;
+  return static_cast<std::int64_t>((twice + 10000) / 20000);
 }
 
 std::int64_t Vendor::goodsSubtotal(const std::vector<LineItem>& items) const {
@@ -1186,7 +1188,8 @@ Vendor::OfferTerms Vendor::makeOffer(Negotiation& n, std::int64_t total_amount, 
   o.subtotal = goodsSubtotal(n.items);
   o.shipping = config_.shipping_standard;
   const std::int64_t bp = config_.tax_rate_bp;
-  o.tax = (total_amount * bp * 2 + (10000 + bp)) / (2 * (10000 + bp));
+  o.tax = static_cast<std::int64_t>((static_cast<__int128>(total_amount) * bp * 2 + (10000 + bp)) /
+                                    (2 * (10000 + bp)));
   o.discount = total_amount - o.tax - o.subtotal - o.shipping;
   if (o.discount > 0) {
     o.tax += o.discount;
