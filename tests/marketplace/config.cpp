@@ -76,10 +76,11 @@ constexpr std::int64_t kMaxMoney = 100'000'000'00;
 
 VendorConfig parseVendor(const json::value& value, const std::string& where) {
   const auto& o = asObject(value, where);
-  onlyKeys(o, where,
-           {"name", "version", "currency", "tax_rate_bp", "shipping", "delivery_days",
-            "negotiation", "catalogue", "payment_handlers", "request_signatures", "platform_keys",
-            "require_request_id", "misbehaviour"});
+  onlyKeys(
+      o, where,
+      {"name", "version", "currency", "tax_rate_bp", "shipping", "delivery_days", "negotiation",
+       "catalogue", "payment_handlers", "request_signatures", "platform_keys", "require_request_id",
+       "fetch_platform_profile", "platform_profile_ca_file", "misbehaviour"});
   VendorConfig v;
   v.name = getString(o, "name", where, "", true);
   for (char c : v.name) {
@@ -171,6 +172,8 @@ VendorConfig parseVendor(const json::value& value, const std::string& where) {
     }
   }
   v.require_request_id = getBool(o, "require_request_id", where, true);
+  v.fetch_platform_profile = getBool(o, "fetch_platform_profile", where, false);
+  v.platform_profile_ca_file = getString(o, "platform_profile_ca_file", where, "");
   if (const auto* m = o.if_contains("misbehaviour")) {
     v.misbehaviour = parseMisbehaviour(*m, where + ".misbehaviour");
   }

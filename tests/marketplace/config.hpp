@@ -62,6 +62,9 @@ struct VendorConfig {
   std::string request_signatures = "present";      // "ignore" | "present" | "verify"
   std::vector<boost::json::object> platform_keys;  // JWKs trusted for "verify"
   bool require_request_id = true;                  // 2026-01-11's OpenAPI requires Request-Id
+  // Fetch the platform's profile from UCP-Agent (HTTPS, no redirects) for its signing keys.
+  bool fetch_platform_profile = false;
+  std::string platform_profile_ca_file;  // CA to trust for that fetch; empty: the system's
   Misbehaviour misbehaviour;
 };
 

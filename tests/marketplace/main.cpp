@@ -51,8 +51,67 @@ class ConnectionCount {
   int& open_;
 };
 
+struct Fetched {
+  int error_status = 0;  // 0: body holds the profile
+  std::string code;
+  std::string body;
+};
+
+// GET an https:// URL: SNI and host name checked, no redirects, 64 KiB and 5 s at most.
+asio::awaitable<Fetched> fetchProfile(const std::string& url, ssl::context& tls) {
+  const auto token = asio::as_tuple(asio::use_awaitable);
+  const auto unreachable = [&](const std::string& why) {
+    return Fetched{424, "profile_unreachable",
+                   "Cannot fetch the platform profile " + url + ": " + why};
+  };
+  const std::string rest = url.substr(8);
+  const auto slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  const std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
+  std::string host = authority;
+  std::string port = "443";
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string::npos) co_return unreachable("bad host");
+    if (close + 2 < host.size() && host[close + 1] == ':') port = host.substr(close + 2);
+    host = host.substr(1, close - 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  auto [rec, results] = co_await resolver.async_resolve(host, port, token);
+  if (rec) co_return unreachable(rec.message());
+  beast::ssl_stream<beast::tcp_stream> stream(executor, tls);
+  boost::system::error_code ip_ec;
+  asio::ip::make_address(host, ip_ec);
+  if (ip_ec && !SSL_set_tlsext_host_name(stream.native_handle(), host.c_str())) {
+    co_return unreachable("SNI");
+  }
+  stream.set_verify_callback(ssl::host_name_verification(host));
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  auto [cec, endpoint] = co_await beast::get_lowest_layer(stream).async_connect(results, token);
+  if (cec) co_return unreachable(cec.message());
+  auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, token);
+  if (hec) co_return unreachable(hec.message());
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, authority);
+  req.set(http::field::accept, "application/json");
+  auto [wec, written] = co_await http::async_write(stream, req, token);
+  if (wec) co_return unreachable(wec.message());
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024);
+  auto [ec, n] = co_await http::async_read(stream, buffer, parser, token);
+  if (ec) co_return unreachable(ec.message());
+  const auto status = parser.get().result_int();
+  if (status != 200) co_return unreachable("HTTP " + std::to_string(status) + " (no redirects)");
+  co_return Fetched{0, "", parser.get().body()};
+}
+
 asio::awaitable<void> serve(beast::ssl_stream<beast::tcp_stream> stream, mp::Vendor& vendor,
-                            int& open) {
+                            int& open, ssl::context& client_tls) {
   const ConnectionCount counted(open);
   const auto token = asio::as_tuple(asio::use_awaitable);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
@@ -85,6 +144,10 @@ asio::awaitable<void> serve(beast::ssl_stream<beast::tcp_stream> stream, mp::Ven
       r.headers[name] = std::string(field.value());
     }
     r.body = std::move(request.body());
+    if (const auto url = vendor.profileToFetch(r)) {
+      const auto fetched = co_await fetchProfile(*url, client_tls);
+      vendor.rememberProfile(*url, fetched.error_status, fetched.code, fetched.body);
+    }
     mp::Response response = vendor.handle(r);
     beast::get_lowest_layer(stream).expires_never();
     asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -117,17 +180,17 @@ asio::awaitable<void> serve(beast::ssl_stream<beast::tcp_stream> stream, mp::Ven
 }
 
 asio::awaitable<void> listen(tcp::acceptor acceptor, ssl::context& tls, mp::Vendor& vendor,
-                             int& open) {
+                             int& open, ssl::context& client_tls) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) continue;
     if (open >= kMaxConnections) continue;  // dropped: the socket closes here
     socket.set_option(tcp::no_delay(true));
-    asio::co_spawn(
-        acceptor.get_executor(),
-        serve(beast::ssl_stream<beast::tcp_stream>(std::move(socket), tls), vendor, open),
-        asio::detached);
+    asio::co_spawn(acceptor.get_executor(),
+                   serve(beast::ssl_stream<beast::tcp_stream>(std::move(socket), tls), vendor, open,
+                         client_tls),
+                   asio::detached);
   }
 }
 
@@ -204,7 +267,15 @@ int main(int argc, char** argv) {
     int open_connections = 0;
     boost::json::array listed;
     const auto address = asio::ip::make_address(config.host);
+    std::list<ssl::context> client_contexts;  // one per vendor: its own CA for profile fetches
     for (auto& vc : config.vendors) {
+      auto& client_tls = client_contexts.emplace_back(ssl::context::tls_client);
+      client_tls.set_verify_mode(ssl::verify_peer);
+      if (vc.platform_profile_ca_file.empty()) {
+        client_tls.set_default_verify_paths();
+      } else {
+        client_tls.load_verify_file(vc.platform_profile_ca_file);
+      }
       auto& vendor = vendors.emplace_back(std::move(vc), clock);
       tcp::acceptor acceptor(io, tcp::endpoint(address, 0));
       const auto port = acceptor.local_endpoint().port();
@@ -223,7 +294,7 @@ int main(int argc, char** argv) {
         entry["negotiation_endpoint"] = vendor.origin() + "/negotiation";
       }
       listed.push_back(entry);
-      asio::co_spawn(io, listen(std::move(acceptor), tls, vendor, open_connections),
+      asio::co_spawn(io, listen(std::move(acceptor), tls, vendor, open_connections, client_tls),
                      asio::detached);
     }
     const std::string announcement =

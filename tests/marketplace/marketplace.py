@@ -148,8 +148,9 @@ class Answer:
 class Client:
     """One UCP platform talking to one vendor, signing as the vendor's UCP version asks."""
 
-    def __init__(self, vendor, ca_file, key, timeout=10.0):
+    def __init__(self, vendor, ca_file, key, timeout=10.0, profile=PLATFORM_PROFILE):
         self.vendor = vendor
+        self.profile = profile
         self.version = vendor["version"]
         self.port = vendor["port"]
         self.key = key
@@ -172,7 +173,7 @@ class Client:
              sign=True, timeout=None, body=None, omit=()):
         if body is None and payload is not None:
             body = json.dumps(payload, separators=(",", ":")).encode()
-        h = {"UCP-Agent": f'profile="{PLATFORM_PROFILE}"', "Accept": "application/json",
+        h = {"UCP-Agent": f'profile="{self.profile}"', "Accept": "application/json",
              "Host": f"127.0.0.1:{self.port}"}
         if body is not None:
             h["Content-Type"] = "application/json"
@@ -344,3 +345,80 @@ def complete_body(version, handler_id="tokenizer_1"):
 
 def total_of(doc):
     return next(t["amount"] for t in doc["totals"] if t["type"] == "total")
+
+
+def _test_ca(tmp):
+    """A CA and a 127.0.0.1 server certificate for the platform's profile host."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+    now = datetime.datetime.utcnow()
+
+    def build(subject, issuer, key, signer, ca):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(hours=1))
+             .not_valid_after(now + datetime.timedelta(days=1))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            b = b.add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        return b.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "platform test CA")])
+    ca = build(ca_name, ca_name, ca_key, ca_key, True)
+    leaf = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), ca_name,
+                 leaf_key, ca_key, False)
+    paths = {n: os.path.join(tmp, n) for n in ("ca.pem", "leaf.pem", "leaf.key")}
+    with open(paths["ca.pem"], "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths["leaf.pem"], "wb") as f:
+        f.write(leaf.public_bytes(serialization.Encoding.PEM))
+    with open(paths["leaf.key"], "wb") as f:
+        f.write(leaf_key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return paths
+
+
+@contextlib.contextmanager
+def profile_host(pages):
+    """Serves {path: (status, body bytes)} over HTTPS on 127.0.0.1 with its own CA; yields
+    (port, ca_file, hits) where hits counts GETs per path."""
+    import http.server
+    import threading
+    hits = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            hits[self.path] = hits.get(self.path, 0) + 1
+            status, body = pages.get(self.path, (404, b"{}"))
+            self.send_response(status)
+            if status in (301, 302):
+                self.send_header("Location", "https://127.0.0.1/elsewhere")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "public, max-age=60")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    with tempfile.TemporaryDirectory(prefix="platform-profile-") as tmp:
+        paths = _test_ca(tmp)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(paths["leaf.pem"], paths["leaf.key"])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server.server_address[1], paths["ca.pem"], hits
+        finally:
+            server.shutdown()
+            server.server_close()

@@ -386,6 +386,47 @@ def test_admin_state(info):
     assert state["stock"]["tn-2420"] < 20
 
 
+def test_platform_profile_fetch(info):
+    """With fetch_platform_profile the vendor learns the platform's keys from the profile named
+    in UCP-Agent (HTTPS, its CA from the config, no redirects) and caches it for 60 s."""
+    key = mp.PlatformKey("platform-profile-key")
+    profile = json.dumps({"ucp": {"version": "2026-04-08", "services": {}, "capabilities": {},
+                                  "payment_handlers": {}},
+                          "signing_keys": [key.jwk()]}).encode()
+    pages = {"/profile": (200, profile), "/broken": (200, b"{not json"),
+             "/moved": (302, b""), "/gone": (404, b"{}")}
+    with mp.profile_host(pages) as (port, ca, hits):
+        cfg = {"clock_start": "2026-12-01T09:00:00Z", "vendors": [
+            mp.vendor(n, ver, request_signatures="verify", fetch_platform_profile=True,
+                      platform_profile_ca_file=ca)
+            for n, ver in (("fetching", "2026-04-08"), ("fetching-first", "2026-01-11"))]}
+        with mp.marketplace(cfg) as own:
+            for name in ("fetching", "fetching-first"):
+                v = own["by_name"][name]
+                url = f"https://127.0.0.1:{port}"
+                c = mp.Client(v, own["ca_file"], key, profile=url + "/profile")
+                body = mp.create_body(c.version, [("tn-2420", 1)])
+                a = c.call("POST", "/ucp/checkout-sessions", body)
+                assert a.status == 201, a.body
+                a = c.call("POST", "/ucp/checkout-sessions", body)
+                assert a.status == 201
+                other = mp.Client(v, own["ca_file"], mp.PlatformKey("platform-profile-key"),
+                                  profile=url + "/profile")
+                a = other.call("POST", "/ucp/checkout-sessions", body)
+                assert a.status == 401 and a.json()["code"] == "signature_invalid"
+                for path, status, code in (("/broken", 422, "profile_malformed"),
+                                           ("/moved", 424, "profile_unreachable"),
+                                           ("/gone", 424, "profile_unreachable")):
+                    c.profile = url + path
+                    a = c.call("POST", "/ucp/checkout-sessions", body)
+                    assert a.status == status and a.json()["code"] == code, (path, a.body)
+                c.profile = "https://localhost:1/profile"  # nothing listens there
+                a = c.call("POST", "/ucp/checkout-sessions", body)
+                assert a.status == 424 and a.json()["code"] == "profile_unreachable"
+            assert hits["/profile"] == 2, hits  # once per vendor, then cached
+            assert hits.get("/elsewhere") is None, "redirects are not followed"
+
+
 # ---- runner ------------------------------------------------------------------------------------
 
 CLIENTS = {}

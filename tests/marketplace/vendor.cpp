@@ -322,7 +322,10 @@ std::optional<Response> Vendor::checkHeaders(const Request& request) {
     const bool unencoded = b64 != nullptr && b64->is_bool() && !b64->as_bool();
     const std::string input =
         protected_b64 + "." + (unencoded ? request.body : base64url(request.body));
-    for (const auto& jwk : config_.platform_keys) {
+    std::optional<Response> failure;
+    const auto keys = platformKeys(request, failure);
+    if (failure) return failure;
+    for (const auto& jwk : keys) {
       const auto* k = jwk.if_contains("kid");
       if (kid != nullptr && k != nullptr && k->is_string() && k->as_string() == *kid) {
         if (verifyJwk(jwk, input, *signature)) return std::nullopt;
@@ -396,7 +399,10 @@ std::optional<Response> Vendor::checkHeaders(const Request& request) {
   const auto raw =
       unbase64(sig_header->substr(prefix.size(), sig_header->size() - prefix.size() - 1));
   if (!raw) return error(401, "signature_invalid", "Signature is not base64.");
-  for (const auto& jwk : config_.platform_keys) {
+  std::optional<Response> failure;
+  const auto keys = platformKeys(request, failure);
+  if (failure) return failure;
+  for (const auto& jwk : keys) {
     const auto* k = jwk.if_contains("kid");
     if (k != nullptr && k->is_string() && k->as_string() == in->keyid) {
       if (verifyJwk(jwk, base, *raw)) return std::nullopt;
@@ -405,6 +411,71 @@ std::optional<Response> Vendor::checkHeaders(const Request& request) {
     }
   }
   return error(401, "key_not_found", "Key " + in->keyid + " is not a known platform key.");
+}
+
+constexpr std::int64_t kProfileTtl = 60;  // UCP: cache profiles at least 60 s
+constexpr std::size_t kMaxProfiles = 64;
+
+std::optional<std::string> Vendor::profileToFetch(const Request& request) const {
+  if (!config_.fetch_platform_profile || config_.request_signatures != "verify") return {};
+  if (request.target.compare(0, 8, "/_admin/") == 0) return {};
+  std::vector<std::string> parts;
+  const auto op = operation(request, parts);
+  if (op.empty() || op == "profile") return {};
+  const auto agent = request.headers.find("ucp-agent");
+  if (agent == request.headers.end()) return {};
+  auto url = agentProfile(agent->second);
+  if (!url) return {};
+  const auto cached = profiles_.find(*url);
+  if (cached != profiles_.end() && cached->second.error_status == 0 &&
+      clock_.now() - cached->second.fetched < kProfileTtl) {
+    return {};
+  }
+  return url;
+}
+
+void Vendor::rememberProfile(const std::string& url, int error_status, const std::string& code,
+                             const std::string& text) {
+  if (profiles_.size() >= kMaxProfiles && profiles_.count(url) == 0) profiles_.clear();
+  CachedProfile entry;
+  entry.fetched = clock_.now();
+  entry.error_status = error_status;
+  entry.code = code;
+  entry.content = text;
+  if (error_status == 0) {
+    boost::system::error_code ec;
+    const auto doc = json::parse(text, ec);
+    const auto* keys =
+        !ec && doc.is_object() ? doc.as_object().if_contains("signing_keys") : nullptr;
+    const auto* ucp = !ec && doc.is_object() ? doc.as_object().if_contains("ucp") : nullptr;
+    if (keys == nullptr || !keys->is_array() || ucp == nullptr || !ucp->is_object()) {
+      entry.error_status = 422;
+      entry.code = "profile_malformed";
+      entry.content = "The platform profile at " + url + " is not a UCP profile with signing_keys.";
+    } else {
+      for (const auto& k : keys->as_array()) {
+        if (k.is_object()) entry.keys.push_back(k.as_object());
+      }
+    }
+  }
+  profiles_[url] = std::move(entry);
+}
+
+std::vector<json::object> Vendor::platformKeys(const Request& request,
+                                               std::optional<Response>& failure) const {
+  std::vector<json::object> keys = config_.platform_keys;
+  if (!config_.fetch_platform_profile) return keys;
+  const auto agent = request.headers.find("ucp-agent");
+  const auto url = agent == request.headers.end() ? std::nullopt : agentProfile(agent->second);
+  const auto cached = url ? profiles_.find(*url) : profiles_.end();
+  if (cached == profiles_.end()) {
+    failure = error(424, "profile_unreachable", "The platform profile was not fetched.");
+  } else if (cached->second.error_status != 0) {
+    failure = error(cached->second.error_status, cached->second.code, cached->second.content);
+  } else {
+    keys.insert(keys.end(), cached->second.keys.begin(), cached->second.keys.end());
+  }
+  return keys;
 }
 
 Response Vendor::handle(const Request& request) {

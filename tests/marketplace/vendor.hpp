@@ -60,6 +60,13 @@ class Vendor {
 
   Response handle(const Request& request);
 
+  // The platform profile URL this request needs fetched before handle() can verify it, when
+  // fetch_platform_profile is on and no fresh copy is cached.
+  std::optional<std::string> profileToFetch(const Request& request) const;
+  // The outcome of that fetch: the profile's body, or an error (`code`, `content`).
+  void rememberProfile(const std::string& url, int error_status, const std::string& code,
+                       const std::string& text);
+
  private:
   struct LineItem {
     std::string id;
@@ -180,7 +187,17 @@ class Vendor {
   std::int64_t idempotent_replays_ = 0;
   std::int64_t idempotency_conflicts_ = 0;
   std::deque<Seen> seen_;
-  bool active_ = false;  // the misbehaviour applies to the request being handled
+  bool active_ = false;
+  struct CachedProfile {
+    std::int64_t fetched = 0;
+    int error_status = 0;  // 0: keys hold the profile's signing_keys
+    std::string code, content;
+    std::vector<boost::json::object> keys;
+  };
+  std::map<std::string, CachedProfile> profiles_;
+  std::vector<boost::json::object> platformKeys(const Request& request,
+                                                std::optional<Response>& failure)
+      const;  // the misbehaviour applies to the request being handled
 };
 
 }  // namespace marketplace
