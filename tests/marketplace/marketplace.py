@@ -33,25 +33,29 @@ def unb64url(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def int_bytes(n):
-    return n.to_bytes(32, "big")
+def int_bytes(n, width=32):
+    return n.to_bytes(width, "big")
 
 
 class PlatformKey:
-    """The platform's P-256 key: signs requests, published as a JWK to the vendors' config."""
+    """The platform's key (P-256, or P-384 for ES384): signs requests, published as a JWK."""
 
-    def __init__(self, kid="platform-test"):
+    def __init__(self, kid="platform-test", curve="P-256"):
         self.kid = kid
-        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.curve = curve
+        self.alg, self.width, self.hash = (("ES256", 32, hashes.SHA256) if curve == "P-256"
+                                           else ("ES384", 48, hashes.SHA384))
+        self.key = ec.generate_private_key(ec.SECP256R1() if curve == "P-256" else ec.SECP384R1())
 
     def jwk(self):
         numbers = self.key.public_key().public_numbers()
-        return {"kid": self.kid, "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256",
-                "x": b64url(int_bytes(numbers.x)), "y": b64url(int_bytes(numbers.y))}
+        return {"kid": self.kid, "kty": "EC", "crv": self.curve, "use": "sig", "alg": self.alg,
+                "x": b64url(int_bytes(numbers.x, self.width)),
+                "y": b64url(int_bytes(numbers.y, self.width))}
 
     def sign(self, data):
-        r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return int_bytes(r) + int_bytes(s)
+        r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(self.hash())))
+        return int_bytes(r, self.width) + int_bytes(s, self.width)
 
 
 def verify_es256(jwk, data, raw):
@@ -193,7 +197,7 @@ class Client:
     def signature_headers(self, method, path, body, h):
         if self.version == "2026-01-11":
             # Detached JWS with an unencoded payload (RFC 7797) over the body.
-            head = b64url(json.dumps({"alg": "ES256", "kid": self.key.kid, "b64": False,
+            head = b64url(json.dumps({"alg": self.key.alg, "kid": self.key.kid, "b64": False,
                                       "crit": ["b64"]}).encode())
             signed = head.encode() + b"." + (body or b"")
             return {"Request-Signature": f"{head}..{b64url(self.key.sign(signed))}"}

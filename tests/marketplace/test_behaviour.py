@@ -19,10 +19,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import marketplace as mp  # noqa: E402
 
 KEY = mp.PlatformKey()
+KEY384 = mp.PlatformKey("platform-p384", curve="P-384")
 
 
 def config():
-    verify = {"request_signatures": "verify", "platform_keys": [KEY.jwk()]}
+    verify = {"request_signatures": "verify", "platform_keys": [KEY.jwk(), KEY384.jwk()]}
     return {"clock_start": "2026-12-01T09:00:00Z", "vendors": [
         mp.vendor("honest", "2026-04-08", **verify),
         mp.vendor("first", "2026-01-11", **verify),
@@ -86,6 +87,10 @@ def test_config_errors(info):
         p = subprocess.run([binary, "--config", path, "--check-config"], capture_output=True,
                            text=True)
         assert p.returncode == 0 and "6 vendor(s)" in p.stdout, p
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vendors.example.json")
+    p = subprocess.run([binary, "--config", example, "--check-config"], capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stderr
 
 
 def test_announcement(info):
@@ -163,6 +168,11 @@ def test_request_checks(info):
     impostor = mp.Client(info["by_name"]["first"], info["ca_file"], mp.PlatformKey())
     a = impostor.call("POST", "/ucp/checkout-sessions", body=body)
     assert a.status == 401 and a.json()["code"] == "signature_invalid"
+    for name in ("honest", "first"):  # ES384 (optional in UCP) verifies too
+        p384 = mp.Client(info["by_name"][name], info["ca_file"], KEY384)
+        a = p384.call("POST", "/ucp/checkout-sessions",
+                      mp.create_body(p384.version, [("tn-2420", 1)]))
+        assert a.status == 201, a.body
     a = f.call("POST", "/ucp/checkout-sessions", body=body, omit=("Request-Id",))
     assert a.status == 400 and a.json()["code"] == "request_id_missing"
     created = f.call("POST", "/ucp/checkout-sessions", body=body)
