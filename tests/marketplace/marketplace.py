@@ -15,11 +15,16 @@ import tempfile
 import time
 import uuid
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature, encode_dss_signature)
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import (
+        decode_dss_signature, encode_dss_signature)
+    import jsonschema  # noqa: F401 - checked here so the message below covers both
+except ImportError as missing:
+    raise SystemExit(f"The marketplace tests need Debian's python3-cryptography and "
+                     f"python3-jsonschema ({missing}); scripts/deps installs them.")
 
 PLATFORM_PROFILE = "https://platform.example/.well-known/ucp"
 SKIP = 77
