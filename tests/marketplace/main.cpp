@@ -1,7 +1,7 @@
 // steward-marketplace: several UCP vendors over HTTPS on loopback, for Steward's tests and demo.
 // Each vendor listens on its own port (bound to port 0); a throw-away CA is made at start-up.
 //
-//   steward-marketplace --config vendors.json [--state-dir DIR] [--ports-file FILE]
+//   steward-marketplace --config vendors.json [--state-dir DIR] [--ports-file FILE] [--verbose]
 //   steward-marketplace --config vendors.json --check-config
 //
 // Once listening it prints one JSON line (and writes it to --ports-file, temp-then-rename):
@@ -111,7 +111,7 @@ asio::awaitable<Fetched> fetchProfile(const std::string& url, ssl::context& tls)
 }
 
 asio::awaitable<void> serve(beast::ssl_stream<beast::tcp_stream> stream, mp::Vendor& vendor,
-                            int& open, ssl::context& client_tls) {
+                            int& open, ssl::context& client_tls, bool verbose) {
   const ConnectionCount counted(open);
   const auto token = asio::as_tuple(asio::use_awaitable);
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
@@ -149,6 +149,14 @@ asio::awaitable<void> serve(beast::ssl_stream<beast::tcp_stream> stream, mp::Ven
       vendor.rememberProfile(*url, fetched.error_status, fetched.code, fetched.body);
     }
     mp::Response response = vendor.handle(r);
+    if (verbose) {
+      std::cerr << vendor.config().name << ": " << r.method << ' '
+                << r.target.substr(0, r.target.find('?')) << " -> " << response.status
+                << (response.hang ? " (never sent)" : "")
+                << (response.delay_ms > 0 ? " (" + std::to_string(response.delay_ms) + " ms late)"
+                                          : "")
+                << '\n';
+    }
     beast::get_lowest_layer(stream).expires_never();
     asio::steady_timer timer(co_await asio::this_coro::executor);
     if (response.delay_ms > 0) {
@@ -180,7 +188,7 @@ asio::awaitable<void> serve(beast::ssl_stream<beast::tcp_stream> stream, mp::Ven
 }
 
 asio::awaitable<void> listen(tcp::acceptor acceptor, ssl::context& tls, mp::Vendor& vendor,
-                             int& open, ssl::context& client_tls) {
+                             int& open, ssl::context& client_tls, bool verbose) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) co_return;
@@ -189,7 +197,7 @@ asio::awaitable<void> listen(tcp::acceptor acceptor, ssl::context& tls, mp::Vend
     socket.set_option(tcp::no_delay(true));
     asio::co_spawn(acceptor.get_executor(),
                    serve(beast::ssl_stream<beast::tcp_stream>(std::move(socket), tls), vendor, open,
-                         client_tls),
+                         client_tls, verbose),
                    asio::detached);
   }
 }
@@ -206,7 +214,7 @@ void writeAtomically(const std::string& path, const std::string& text) {
 
 int usage() {
   std::cerr << "usage: steward-marketplace --config FILE [--state-dir DIR] [--ports-file FILE]"
-               " [--check-config]\n";
+               " [--check-config] [--verbose]\n";
   return 2;
 }
 
@@ -215,6 +223,7 @@ int usage() {
 int main(int argc, char** argv) {
   std::string config_path, state_dir, ports_file;
   bool check_only = false;
+  bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
@@ -232,6 +241,8 @@ int main(int argc, char** argv) {
       ports_file = v;
     } else if (arg == "--check-config") {
       check_only = true;
+    } else if (arg == "--verbose") {
+      verbose = true;
     } else {
       return usage();
     }
@@ -294,8 +305,9 @@ int main(int argc, char** argv) {
         entry["negotiation_endpoint"] = vendor.origin() + "/negotiation";
       }
       listed.push_back(entry);
-      asio::co_spawn(io, listen(std::move(acceptor), tls, vendor, open_connections, client_tls),
-                     asio::detached);
+      asio::co_spawn(
+          io, listen(std::move(acceptor), tls, vendor, open_connections, client_tls, verbose),
+          asio::detached);
     }
     const std::string announcement =
         boost::json::serialize(boost::json::object{{"ca_file", pki.ca_file},
