@@ -121,6 +121,12 @@ def plain_purchase(f):
         order = f.answer(c.call("GET", f"/ucp/orders/{done['order']['id']}"), f.refs["order"],
                          what="get_order")
         assert order["checkout_id"] == cid and mp.total_of(order) == mp.total_of(done)
+        assert order["fulfillment"]["events"] == []
+        c.admin("POST", "/_admin/clock", {"advance_seconds": 2 * 86400})  # express: 1 day
+        order = f.answer(c.call("GET", f"/ucp/orders/{done['order']['id']}"), f.refs["order"],
+                         what="get_order (delivered)")
+        assert [e["type"] for e in order["fulfillment"]["events"]] == ["shipped", "delivered"]
+        assert all(li["status"] == "fulfilled" for li in order["line_items"])
 
     other = f.checkout_call("POST", "/ucp/checkout-sessions", mp.create_body(v, [("cr2032", 1)]),
                             "create", "create_checkout", status=(201,))

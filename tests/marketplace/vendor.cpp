@@ -1192,12 +1192,40 @@ Response Vendor::cancelCheckout(const std::string& id) {
   return json(200, checkoutJson(s));
 }
 
+// The order as of the marketplace clock: shipped a day after the order (or at once for
+// same-day delivery), delivered after the selected option's delivery days.
 json::object Vendor::orderJson(const Order& o) const {
   const auto& s = sessions_.at(o.checkout_id);
+  const auto now = clock_.now();
+  const std::int64_t shipped_at = o.created + std::min<std::int64_t>(1, o.delivery_days) * 86400;
+  const std::int64_t delivered_at = o.created + o.delivery_days * 86400;
+  const bool delivered = now >= delivered_at;
   json::array expected_items;
+  json::array lines;
   for (const auto& li : o.line_items) {
-    expected_items.push_back(
-        json::object{{"id", li.at("id")}, {"quantity", li.at("quantity").at("total")}});
+    const auto quantity = li.at("quantity").at("total");
+    expected_items.push_back(json::object{{"id", li.at("id")}, {"quantity", quantity}});
+    json::object line = li.as_object();
+    if (delivered) {
+      line["status"] = "fulfilled";
+      line["quantity"].as_object()["fulfilled"] = quantity;
+    }
+    lines.push_back(line);
+  }
+  json::array events;
+  if (now >= shipped_at) {
+    events.push_back(json::object{{"id", "evt_" + o.id + "_shipped"},
+                                  {"occurred_at", formatRfc3339(shipped_at)},
+                                  {"type", "shipped"},
+                                  {"line_items", expected_items},
+                                  {"carrier", "Test Parcel"},
+                                  {"tracking_number", "TP" + o.id}});
+  }
+  if (delivered) {
+    events.push_back(json::object{{"id", "evt_" + o.id + "_delivered"},
+                                  {"occurred_at", formatRfc3339(delivered_at)},
+                                  {"type", "delivered"},
+                                  {"line_items", expected_items}});
   }
   json::object destination;
   for (const auto& d : s.destinations) {
@@ -1209,17 +1237,16 @@ json::object Vendor::orderJson(const Order& o) const {
       {"id", o.id},
       {"checkout_id", o.checkout_id},
       {"permalink_url", origin_ + "/orders/" + o.id},
-      {"line_items", o.line_items},
+      {"line_items", lines},
       {"fulfillment",
        json::object{
            {"expectations",
-            json::array{json::object{
-                {"id", "exp_1"},
-                {"line_items", expected_items},
-                {"method_type", "shipping"},
-                {"destination", destination},
-                {"description", "Arrives by " + formatDate(o.created + o.delivery_days * 86400)}}}},
-           {"events", json::array{}}}},
+            json::array{json::object{{"id", "exp_1"},
+                                     {"line_items", expected_items},
+                                     {"method_type", "shipping"},
+                                     {"destination", destination},
+                                     {"description", "Arrives by " + formatDate(delivered_at)}}}},
+           {"events", events}}},
       {"currency", config_.currency},
       {"totals", o.totals}};
 }
