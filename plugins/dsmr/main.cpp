@@ -408,24 +408,11 @@ int main(int argc, char** argv) {
     if (stopping) return;
     stopping = true;
     stale.cancel();
-    link.stop([&] { io.stop(); });
-  };
-  // At the end of a file: wait (up to 30 s) for the broker to be reached, then leave cleanly;
-  // stop() waits for the broker to acknowledge what the file produced.
-  asio::steady_timer end_wait(io);
-  int end_checks = 0;
-  std::function<void()> when_connected = [&] {
-    if (link.connected() || ++end_checks > 300) {
-      finish();
-      return;
-    }
-    end_wait.expires_after(100ms);
-    end_wait.async_wait([&](auto ec) {
-      if (!ec) when_connected();
-    });
+    // Waits (up to 30 s) for the broker, so what a file produced reaches it before we leave.
+    link.stop([&] { io.stop(); }, 30s);
   };
   Reader reader(io, s, meter, log, [&] {
-    if (!s.file.empty()) when_connected();
+    if (!s.file.empty()) finish();
   });
   if (auto e = reader.start(); !e.empty()) {
     log.error(e);

@@ -293,20 +293,8 @@ int main(int argc, char** argv) {
   steward::sdk::Link link(io.get_executor(), broker, device, log);
   link.setAvailable(false);  // online once the printer answers
   PrinterPlugin plugin(io, s, *uri, path, link, log);
-  asio::steady_timer wait(io);
-  int checks = 0;
-  std::function<void()> leave = [&] {
-    // With --once: leave when the broker has it (bounded), like a clean SIGTERM.
-    if (!link.connected() && ++checks < 300) {
-      wait.expires_after(100ms);
-      wait.async_wait([&](auto ec) {
-        if (!ec) leave();
-      });
-      return;
-    }
-    link.stop([&] { io.stop(); });
-  };
-  plugin.start(leave);
+  // With --once: leave when the broker has it (waiting up to 30 s for it), like a SIGTERM.
+  plugin.start([&] { link.stop([&] { io.stop(); }, 30s); });
   steward::sdk::runUntilStopped(io, link, [&] { plugin.stop(); });
   unlink(path.c_str());
   return 0;

@@ -374,6 +374,10 @@ void Link::onConnected() {
     mosquitto_subscribe_v5(mosq_, nullptr, topic.c_str(), 1, 0, nullptr);
   }
   if (mosquitto_want_write(mosq_)) armWrite();
+  if (stop_after_connect_) {
+    stop_deadline_.cancel();
+    stop(std::exchange(stopped_, nullptr));
+  }
 }
 
 void Link::onDisconnect(mosquitto*, void*, int, const mqtt5__property*) {}
@@ -553,8 +557,20 @@ void Link::onCommand(std::function<void(std::string_view)> handler) {
   }
 }
 
-void Link::stop(std::function<void()> done) {
+void Link::stop(std::function<void()> done, std::chrono::milliseconds connect_grace) {
   stopped_ = std::move(done);
+  if (!connected_ && connect_grace.count() > 0) {
+    stop_after_connect_ = true;
+    stop_deadline_.expires_after(connect_grace);
+    stop_deadline_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](auto ec) {
+      if (ec || alive.expired() || !stop_after_connect_) return;
+      log_.warning("leaving without having reached the MQTT broker");
+      stop_after_connect_ = false;
+      stop(std::exchange(stopped_, nullptr));
+    });
+    return;
+  }
+  stop_after_connect_ = false;
   stopping_ = true;
   reconnect_timer_.cancel();
   if (!connected_ || !socket_) {

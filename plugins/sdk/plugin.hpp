@@ -90,8 +90,11 @@ class Link {
   // Starts connecting; returns at once. Failures are retried with capped exponential backoff.
   void start();
   // Publishes availability "offline", waits (bounded, 2 s) until the broker has acknowledged
-  // everything in flight, disconnects, and then calls `done`. Safe when not connected.
-  void stop(std::function<void()> done);
+  // everything in flight, disconnects, and then calls `done`. Safe when not connected. With a
+  // `connect_grace`, a link still trying to reach the broker waits that long for it first, so
+  // that what was published (a one-shot run) reaches the broker.
+  void stop(std::function<void()> done,
+            std::chrono::milliseconds connect_grace = std::chrono::milliseconds(0));
 
   // The hello (retained). The id cannot change; other fields may (model learnt later).
   void setDevice(DeviceInfo device);
@@ -156,7 +159,7 @@ class Link {
   boost::asio::steady_timer misc_timer_, reconnect_timer_, stop_deadline_;
   std::chrono::milliseconds backoff_;
   bool connected_ = false, ever_connected_ = false, failing_ = false, stopping_ = false;
-  bool online_ = true;
+  bool online_ = true, stop_after_connect_ = false;
   std::map<std::string, std::string> needs_;                // key -> payload (what is retained now)
   std::set<std::string> pending_clears_;                    // cleared while disconnected
   std::deque<std::pair<std::string, std::string>> queued_;  // state/event while disconnected
