@@ -78,6 +78,9 @@ std::string BrokerSettings::finish() {
     tls = false;
     port = 1883;
     u.remove_prefix(7);
+  } else if (u.find("://") == std::string_view::npos) {
+    tls = false;  // HOST[:PORT]: plain MQTT
+    port = 1883;
   } else {
     return "broker: expected a URL like mqtt://127.0.0.1:1883 or mqtts://broker.lan:8883";
   }
