@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
   o.number("time-scale", "FACTOR", "simulated seconds per real second (default 1)", s.time_scale,
            0.001, 1e7);
   o.number("cycles-per-day", "N", "wash cycles per simulated day (default 1)", s.cycles_per_day,
-           0.01, 1000);
+           0.01, 100000);
   o.integer("seed", "N", "seed of the wear jitter: the same seed, the same run (default 1)", s.seed,
             0, 4294967295L);
   o.integer("fault-every", "CYCLES", "raise --fault-code every this many cycles (0: never)",

@@ -187,8 +187,11 @@ std::string Options::parseConfigText(std::string_view text, const std::string& w
         where + ":" + std::to_string(src.line) + ":" + std::to_string(src.column) + ": ";
     const std::string name(key.str());
     const Option* o = find(name);
-    if (!o || name == "help" || name == "config")
-      return at + "unknown setting \"" + name + "\"" + suggest(name);
+    if (!o || name == "help" || name == "config") {
+      const auto& k = key.source().begin;
+      return where + ":" + std::to_string(k.line) + ":" + std::to_string(k.column) +
+             ": unknown setting \"" + name + "\"" + suggest(name);
+    }
     std::string value;
     if (auto s = node.value<std::string>(); s && node.is_string()) {
       value = *s;
