@@ -228,6 +228,81 @@ TEST(DishwasherContract, TheRealHubSeesItsWearAndFaultsAndCommandsReachIt) {
   EXPECT_TRUE(hub.running());
 }
 
+TEST(DishwasherContract, ReconnectsAfterTheBrokerRestartsAndStillHearsCommands) {
+  Broker broker;
+  TempDir dir;
+  Process dw({kBin + "dishwasher/steward-dishwasher", "--id", "dw-r", "--broker", broker.url(),
+              "--reconnect-max", "500ms"},
+             dir.file("dw.log"));
+  {
+    MqttWatch view(broker.port());
+    ASSERT_TRUE(view.waitFor("steward/device/dw-r/availability", 20s,
+                             [](auto& v) { return v == "online"; }));
+  }
+  broker.kill();  // gone without a goodbye
+  std::this_thread::sleep_for(1s);
+  broker.restart();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        const auto log = readFile(dir.file("dw.log"));
+        const auto first = log.find("connected to the MQTT broker");
+        return first != std::string::npos &&
+               log.find("connected to the MQTT broker", first + 1) != std::string::npos;
+      },
+      20s))
+      << readFile(dir.file("dw.log"));
+  EXPECT_NE(readFile(dir.file("dw.log")).find("lost the MQTT broker"), std::string::npos);
+  // Its command subscription came back with the connection.
+  MqttWatch view(broker.port());
+  EXPECT_EQ(view.publish("steward/device/dw-r/command", "fault E09"), 0);
+  EXPECT_TRUE(view.waitFor("steward/device/dw-r/need/E09", 10s)) << readFile(dir.file("dw.log"));
+  EXPECT_EQ(view.on("steward/device/dw-r/availability").back(), "online");
+  dw.stop();
+}
+
+TEST(DishwasherContract, OverTlsWithAPrivateCa) {
+  TempDir dir;
+  // A CA and a broker certificate for 127.0.0.1, made here.
+  ASSERT_EQ(runToEnd({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=Test CA",
+                      "-keyout", dir.file("ca.key"), "-out", dir.file("ca.pem")},
+                     dir.file("openssl.log")),
+            0);
+  ASSERT_EQ(runToEnd({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                      "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", dir.file("broker.key"), "-out",
+                      dir.file("broker.csr")},
+                     dir.file("openssl.log")),
+            0);
+  dir.write("san.ext", "subjectAltName=IP:127.0.0.1\n");
+  ASSERT_EQ(runToEnd({"openssl", "x509", "-req", "-in", dir.file("broker.csr"), "-CA",
+                      dir.file("ca.pem"), "-CAkey", dir.file("ca.key"), "-CAcreateserial", "-days",
+                      "2", "-extfile", dir.file("san.ext"), "-out", dir.file("broker.pem")},
+                     dir.file("openssl.log")),
+            0)
+      << readFile(dir.file("openssl.log"));
+  const auto tls_port = freeTcpPort();
+  Broker broker("listener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " +
+                dir.file("ca.pem") + "\ncertfile " + dir.file("broker.pem") + "\nkeyfile " +
+                dir.file("broker.key") + "\n");
+  ASSERT_TRUE(waitFor([&] { return tcpPortOpen(tls_port); }, 10s)) << broker.log();
+  MqttWatch view(broker.port());
+  const std::string url = "mqtts://127.0.0.1:" + std::to_string(tls_port);
+  EXPECT_EQ(
+      runToEnd({kBin + "dishwasher/steward-dishwasher", "--id", "dw-tls", "--broker", url,
+                "--ca-file", dir.file("ca.pem"), "--max-cycles", "1", "--time-scale", "864000"},
+               dir.file("dw.log")),
+      0)
+      << readFile(dir.file("dw.log"));
+  EXPECT_TRUE(view.waitFor("steward/device/dw-tls/hello", 5s));
+  // Without the CA the broker's certificate is not trusted: nothing is sent.
+  Process untrusted({kBin + "dishwasher/steward-dishwasher", "--id", "dw-untrusted", "--broker",
+                     url, "--max-cycles", "1", "--time-scale", "864000"},
+                    dir.file("untrusted.log"));
+  std::this_thread::sleep_for(2s);
+  untrusted.stop();
+  EXPECT_TRUE(view.on("steward/device/dw-untrusted/hello").empty());
+}
+
 TEST(DishwasherContract, TheSameSeedGivesTheSameRun) {
   Broker broker;
   MqttWatch view(broker.port());
