@@ -303,6 +303,32 @@ TEST(DishwasherContract, OverTlsWithAPrivateCa) {
   EXPECT_TRUE(view.on("steward/device/dw-untrusted/hello").empty());
 }
 
+TEST(DishwasherContract, AnnouncesItselfToHomeAssistantWhenAsked) {
+  Broker broker;
+  MqttWatch view(broker.port());
+  TempDir dir;
+  EXPECT_EQ(runToEnd({kBin + "dishwasher/steward-dishwasher", "--id", "dw-ha", "--broker",
+                      broker.url(), "--ha-discovery", "--max-cycles", "1", "--time-scale", "864000",
+                      "--fault-every", "1"},
+                     dir.file("dw.log")),
+            0);
+  const std::string topic = "homeassistant/device/steward_dw-ha/config";
+  ASSERT_TRUE(view.waitFor(topic, 5s, [](auto& v) { return v.find("E24") != std::string::npos; }));
+  const auto config = bj::parse(view.on(topic).back()).as_object();
+  EXPECT_EQ(config.at("availability_topic").as_string(), "steward/device/dw-ha/availability");
+  const auto& components = config.at("components").as_object();
+  ASSERT_TRUE(components.contains("salt"));
+  EXPECT_EQ(components.at("salt").at("state_topic").as_string(), "steward/device/dw-ha/need/salt");
+  EXPECT_EQ(components.at("salt").at("unit_of_measurement").as_string(), "%");
+  EXPECT_EQ(components.at("E24").at("value_template").as_string(), "{{ value_json.severity }}");
+  // Without the flag (a hub does this), nothing is published there.
+  EXPECT_EQ(runToEnd({kBin + "dishwasher/steward-dishwasher", "--id", "dw-plain", "--broker",
+                      broker.url(), "--max-cycles", "1", "--time-scale", "864000"},
+                     dir.file("plain.log")),
+            0);
+  EXPECT_TRUE(view.on("homeassistant/device/steward_dw-plain/config").empty());
+}
+
 TEST(DishwasherContract, TheSameSeedGivesTheSameRun) {
   Broker broker;
   MqttWatch view(broker.port());
