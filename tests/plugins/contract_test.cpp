@@ -329,6 +329,32 @@ TEST(DishwasherContract, AnnouncesItselfToHomeAssistantWhenAsked) {
   EXPECT_TRUE(view.on("homeassistant/device/steward_dw-plain/config").empty());
 }
 
+TEST(DishwasherContract, SignalsRaiseTheFaultAndRunACycle) {
+  Broker broker;
+  MqttWatch view(broker.port());
+  TempDir dir;
+  Process dw({kBin + "dishwasher/steward-dishwasher", "--id", "dw-sig", "--broker", broker.url(),
+              "--fault-code", "E25"},
+             dir.file("dw.log"));
+  ASSERT_TRUE(view.waitFor("steward/device/dw-sig/need/salt", 20s));
+  dw.signal(SIGUSR2);  // a cycle now
+  ASSERT_TRUE(view.waitFor("steward/device/dw-sig/event", 10s, [](auto& v) {
+    return v.find("\"cycle-finished\"") != std::string::npos;
+  }));
+  dw.signal(SIGUSR1);  // the configured fault
+  ASSERT_TRUE(view.waitFor("steward/device/dw-sig/need/E25", 10s, [](auto& v) {
+    return v.find("\"severity\":\"critical\"") != std::string::npos;
+  })) << readFile(dir.file("dw.log"));
+  dw.signal(SIGUSR2);  // stopped by E25: no wash
+  ASSERT_TRUE(view.waitFor("steward/device/dw-sig/event", 10s, [](auto& v) {
+    return v.find("\"cycle-skipped\"") != std::string::npos;
+  }));
+  dw.signal(SIGTERM);
+  const auto status = dw.wait(10s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+}
+
 TEST(DishwasherContract, TheSameSeedGivesTheSameRun) {
   Broker broker;
   MqttWatch view(broker.port());
