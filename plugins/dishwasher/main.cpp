@@ -239,6 +239,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "steward-dishwasher: %s\n", error.c_str());
     return 2;
   }
+  if (o.checkOnly()) {
+    std::printf("steward-dishwasher: the configuration is valid\n");
+    return 0;
+  }
   steward::sdk::Log log("steward-dishwasher", broker.log_level);
   asio::io_context io;
   steward::sdk::Link link(io.get_executor(), broker, device, log);

@@ -388,6 +388,10 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (o.checkOnly()) {
+    std::printf("steward-dsmr: the configuration is valid\n");
+    return 0;
+  }
   steward::sdk::Log log("steward-dsmr", broker.log_level);
   asio::io_context io;
   steward::sdk::Link link(io.get_executor(), broker, device, log);

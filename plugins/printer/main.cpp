@@ -271,6 +271,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "steward-printer: %s\n", error.c_str());
     return 2;
   }
+  if (o.checkOnly()) {
+    std::printf("steward-printer: the configuration is valid\n");
+    return 0;
+  }
   steward::sdk::Log log("steward-printer", broker.log_level);
 
   // ipptool reads its request from a file: write ours once, remove it on the way out.

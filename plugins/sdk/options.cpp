@@ -168,6 +168,7 @@ std::string Options::help() const {
       left += "\n" + std::string(27, ' ');
     out << left << o.help << "\n";
   }
+  out << "  --check-config           check the options and the config file, then exit\n";
   out << "  --help                   show this help\n";
   return out.str();
 }
@@ -245,6 +246,10 @@ std::optional<int> Options::parse(int argc, const char* const* argv) {
     std::string_view a = argv[i];
     if (a == "--config") {
       ++i;
+      continue;
+    }
+    if (a == "--check-config") {
+      check_only_ = true;
       continue;
     }
     if (a.rfind("--", 0) != 0) return fail("unexpected argument \"" + std::string(a) + "\"");

@@ -43,6 +43,8 @@ class Options {
   std::string parseConfigText(std::string_view text, const std::string& where);
 
   std::string help() const;
+  // True after --check-config: the program validates everything, says so, and exits.
+  bool checkOnly() const { return check_only_; }
   const std::string& program() const { return program_; }
 
  private:
@@ -58,6 +60,7 @@ class Options {
   std::string program_, summary_, examples_;
   std::vector<Option> options_;
   std::string config_path_;
+  bool check_only_ = false;
 };
 
 // Parses "250ms", "30s", "5m", "2h", "1d" or a bare number of seconds.

@@ -174,6 +174,31 @@ TEST(PluginContractUsage, EachProgramRefusesBadInputWithASentence) {
       << readFile(log);
 }
 
+TEST(PluginContractUsage, TheExampleConfigFilesAreValid) {
+  TempDir dir;
+  for (const auto& [program, example] : std::vector<std::pair<std::string, std::string>>{
+           {"dsmr/steward-dsmr", "dsmr/examples/dsmr-home.toml"},
+           {"printer/steward-printer", "printer/examples/printer-office.toml"},
+           {"dishwasher/steward-dishwasher", "dishwasher/examples/dishwasher-demo.toml"}}) {
+    const std::string log = dir.file("check.log");
+    ::unlink(log.c_str());
+    EXPECT_EQ(runToEnd({kBin + program, "--config", STEWARD_SOURCE_DIR "/plugins/" + example,
+                        "--check-config"},
+                       log),
+              0)
+        << readFile(log);
+    EXPECT_NE(readFile(log).find("the configuration is valid"), std::string::npos);
+  }
+  // And a broken one is not.
+  const std::string broken = dir.write("broken.toml", "id = \"p1\"\nbaud = \"57600\"\n");
+  EXPECT_EQ(runToEnd({kBin + "dsmr/steward-dsmr", "--config", broken, "--check-config"},
+                     dir.file("broken.log")),
+            2);
+  EXPECT_NE(readFile(dir.file("broken.log")).find("broken.toml:2:8: baud: expected 115200 or 9600"),
+            std::string::npos)
+      << readFile(dir.file("broken.log"));
+}
+
 // Waits until `ctl` output holds `text`.
 bool hubShows(RealHub& hub, const std::string& verb, const std::string& text) {
   return waitFor([&] { return hub.ctl(verb).find(text) != std::string::npos; }, 30s);
