@@ -190,6 +190,25 @@ TEST_F(DsmrLink, Dsmr50OverSerialWithOutagesAndCorruptTelegrams) {
   p.stop();
 }
 
+TEST_F(DsmrLink, OfflineWhenTheMeterFallsSilentAndOnlineWhenItSpeaksAgain) {
+  makePtyPair();
+  if (IsSkipped()) return;
+  test::MqttWatch watch(broker_.port());
+  auto p = plugin({"--serial", dir_.file("p1"), "--stale", "1s"});
+  ASSERT_TRUE(watch.waitFor(topic("availability"), 20s, [](auto& v) { return v == "offline"; }))
+      << log();  // no telegram yet
+  const std::string v5 = versionTelegram("TELEGRAM_V5");
+  write(v5);
+  ASSERT_TRUE(watch.waitFor(topic("availability"), 10s, [](auto& v) { return v == "online"; }));
+  ASSERT_TRUE(test::waitFor([&] { return watch.on(topic("availability")).back() == "offline"; },
+                            10s))
+      << log();  // silent for more than --stale
+  write(v5);
+  ASSERT_TRUE(
+      test::waitFor([&] { return watch.on(topic("availability")).back() == "online"; }, 10s));
+  p.stop();
+}
+
 TEST_F(DsmrLink, BelgianMeterOverTcpReconnectsWhenTheBridgeDrops) {
   // A ser2net-style bridge: a TCP listener that sends the raw P1 stream.
   const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
