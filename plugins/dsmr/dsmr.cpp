@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <map>
 
 namespace steward::dsmr {
 namespace {
@@ -58,6 +59,13 @@ std::optional<double> Telegram::exportKwh() const {
          (export_tariff2 ? export_tariff2->value : 0);
 }
 
+std::string Telegram::variant() const {
+  if (version.empty()) return "DSMR 2.2/3.0";
+  if (belgian) return "e-MUCS (Belgium), version " + version;
+  if (version.size() == 2) return std::string("DSMR ") + version[0] + "." + version[1];
+  return "DSMR, version " + version;
+}
+
 std::uint16_t crc16Arc(std::string_view data) {
   std::uint16_t crc = 0;
   for (unsigned char c : data) {
@@ -108,6 +116,18 @@ ParseResult parseTelegram(std::string_view text) {
 
   const std::string_view body = text.substr(0, bang);
   std::size_t line_no = 0;
+  struct Channel {
+    int type = 0;
+    std::optional<Reading> reading;
+    std::string timestamp;
+  };
+  std::map<char, Channel> channels;
+  std::optional<char> profile_channel;  // a 2.2/3.0 gas record waiting for its value line
+  std::string profile_timestamp, profile_unit;
+  auto mbus = [](std::string_view obis, std::string_view rest) {
+    return obis.size() == 10 && obis.substr(0, 2) == "0-" && obis[2] >= '1' && obis[2] <= '4' &&
+           obis.substr(3) == rest;
+  };
   for (std::size_t pos = 0; pos < body.size();) {
     auto eol = body.find('\n', pos);
     if (eol == std::string_view::npos) eol = body.size();
@@ -150,7 +170,8 @@ ParseResult parseTelegram(std::string_view text) {
     };
     bool ok = true;
     if (obis == "1-3:0.2.8" || obis == "0-0:96.1.4") {
-      t.version = std::string((*f)[0]);
+      t.version = std::string((*f)[0].substr(0, 16));
+      t.belgian = obis == "0-0:96.1.4";
     } else if (obis == "0-0:1.0.0") {
       t.timestamp = std::string((*f)[0]);
     } else if (obis == "0-0:96.1.1") {
@@ -169,8 +190,14 @@ ParseResult parseTelegram(std::string_view text) {
       ok = count(t.power_failures);
     } else if (obis == "0-0:96.7.9") {
       ok = count(t.long_power_failures);
-    } else if (obis.size() == 10 && obis.substr(0, 2) == "0-" && obis.substr(3) == ":24.2.1") {
-      // Gas (or water) on an M-Bus channel: (timestamp)(value*m3). Only m3 is gas here.
+    } else if (obis == "1-0:2.7.0") {
+      ok = reading(t.power_returned);
+    } else if (mbus(obis, ":24.1.0")) {
+      // The device type of an M-Bus channel: 3 gas, 7 water (EN 13757-3).
+      auto r = parseValue((*f)[0]);
+      if (r) channels[obis[2]].type = static_cast<int>(r->value);
+    } else if (mbus(obis, ":24.2.1") || mbus(obis, ":24.2.3")) {
+      // DSMR 4/5 (24.2.1) and e-MUCS (24.2.3, not temperature-corrected): (time)(value*unit).
       if (f->size() != 2) {
         result.error = "line " + std::to_string(line_no) + ": " + std::string(obis) +
                        ": expected (time)(value*unit)";
@@ -182,12 +209,44 @@ ParseResult parseTelegram(std::string_view text) {
             "line " + std::to_string(line_no) + ": " + std::string(obis) + ": not a number";
         return result;
       }
-      if (r->unit == "m3") {
-        t.gas = r;
-        t.gas_timestamp = std::string((*f)[0]);
+      auto& c = channels[obis[2]];
+      c.reading = r;
+      c.timestamp = std::string((*f)[0]);
+    } else if (mbus(obis, ":24.3.0")) {
+      // DSMR 2.2/3.0: (time)(00)(60)(1)(0-n:24.2.1)(unit), the value alone on the next line.
+      if (f->size() != 6) {
+        result.error = "line " + std::to_string(line_no) + ": " + std::string(obis) +
+                       ": expected (time)(status)(period)(count)(object)(unit)";
+        return result;
       }
+      profile_channel = obis[2];
+      profile_timestamp = std::string((*f)[0]);
+      profile_unit = std::string((*f)[5]);
+      continue;
+    } else if (obis.empty() && profile_channel) {
+      auto r = parseValue((*f)[0]);
+      if (!r) {
+        result.error = "line " + std::to_string(line_no) + ": the gas value after " +
+                       std::string("0-") + *profile_channel + ":24.3.0 is not a number";
+        return result;
+      }
+      r->unit = profile_unit;
+      auto& c = channels[*profile_channel];
+      c.reading = r;
+      c.timestamp = profile_timestamp;
     }
+    profile_channel.reset();
     if (!ok) return result;
+  }
+  for (auto& [channel, c] : channels) {
+    if (!c.reading) continue;
+    if (c.type == 7 && c.reading->unit == "m3" && !t.water) {
+      t.water = c.reading;
+      t.water_timestamp = c.timestamp;
+    } else if ((c.type == 3 || c.type == 0) && c.reading->unit == "m3" && !t.gas) {
+      t.gas = c.reading;
+      t.gas_timestamp = c.timestamp;
+    }
   }
   if (t.header.empty()) {
     result.error = "empty header line";

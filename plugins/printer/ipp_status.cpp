@@ -2,7 +2,12 @@
 // -3 "some remaining"; only real levels are reported.
 #include "ipp_status.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <charconv>
+#include <cstring>
 #include <map>
 
 namespace steward::printer {
@@ -168,6 +173,91 @@ std::optional<PrinterStatus> parseIpptoolOutput(std::string_view text, std::stri
     }
   }
   return status;
+}
+
+std::optional<IppUri> parseIppUri(std::string_view uri, std::string& error) {
+  IppUri u;
+  if (uri.size() > 512) {
+    error = "the printer URI is longer than 512 characters";
+    return std::nullopt;
+  }
+  for (char c : uri) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::strchr(":/._-%[]~", c) != nullptr;
+    if (!ok) {
+      error = "the printer URI holds a character that is not allowed here";
+      return std::nullopt;
+    }
+  }
+  const auto sep = uri.find("://");
+  if (sep == std::string_view::npos ||
+      (uri.substr(0, sep) != "ipp" && uri.substr(0, sep) != "ipps")) {
+    error = "expected an ipp:// or ipps:// URI, like ipp://printer.local:631/ipp/print";
+    return std::nullopt;
+  }
+  u.scheme = std::string(uri.substr(0, sep));
+  std::string_view rest = uri.substr(sep + 3);
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  u.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      error = "unclosed '[' in the printer URI";
+      return std::nullopt;
+    }
+    u.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (!authority.empty() && authority.front() != ':') {
+      error = "expected ':PORT' after the address";
+      return std::nullopt;
+    }
+  } else {
+    const auto colon = authority.find(':');
+    u.host = std::string(authority.substr(0, colon));
+    authority = colon == std::string_view::npos ? std::string_view() : authority.substr(colon);
+  }
+  if (!authority.empty()) {
+    u.port = std::string(authority.substr(1));
+    const auto p = toLong(u.port);
+    if (!p || *p < 1 || *p > 65535) {
+      error = "the printer URI's port must be a number from 1 to 65535";
+      return std::nullopt;
+    }
+  }
+  if (u.host.empty()) {
+    error = "the printer URI has no host";
+    return std::nullopt;
+  }
+  return u;
+}
+
+std::string IppUri::withHost(const std::string& address) const {
+  const std::string h = address.find(':') != std::string::npos ? "[" + address + "]" : address;
+  return scheme + "://" + h + (port.empty() ? "" : ":" + port) + path;
+}
+
+bool isLocalAddress(const sockaddr* address) {
+  auto v4local = [](std::uint32_t a) {
+    return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 20) == 0xAC1 ||  // 172.16/12
+           (a >> 16) == 0xC0A8 || (a >> 16) == 0xA9FE;                   // 192.168/16, 169.254/16
+  };
+  if (address->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
+    return v4local(ntohl(in->sin_addr.s_addr));
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+    const std::uint8_t* b = in6->sin6_addr.s6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) return true;
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;  // fe80::/10
+    if ((b[0] & 0xfe) == 0xfc) return true;                  // fc00::/7
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+      return v4local((std::uint32_t(b[12]) << 24) | (std::uint32_t(b[13]) << 16) |
+                     (std::uint32_t(b[14]) << 8) | b[15]);
+    }
+  }
+  return false;
 }
 
 std::string ipptoolTestFile() {

@@ -3,6 +3,8 @@
 // and its state reasons. Parsed from `ipptool -t` output, which is untrusted text.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +39,22 @@ std::optional<PrinterStatus> parseIpptoolOutput(std::string_view text, std::stri
 // maxcapacity=100;level=75;colorantname=black;". nullopt for values Steward cannot use (unknown
 // level, not a consumable).
 std::optional<Supply> parsePrinterSupply(std::string_view value);
+
+// An ipp:// or ipps:// URI taken apart: "ipp://[fe80::1%eth0]:631/ipp/print".
+struct IppUri {
+  std::string scheme;  // "ipp" or "ipps"
+  std::string host;    // without brackets
+  std::string port;    // "" when absent (631)
+  std::string path;    // "/ipp/print"
+  // The same URI with `address` (an IP literal) instead of the host name.
+  std::string withHost(const std::string& address) const;
+};
+// nullopt with `error` for anything but ipp(s)://host[:port]/path from a safe character set.
+std::optional<IppUri> parseIppUri(std::string_view uri, std::string& error);
+
+// True for addresses on the local network: loopback, RFC 1918 private ranges, link-local
+// (169.254/16, fe80::/10), IPv6 unique local (fc00::/7), and IPv4-mapped forms of those.
+bool isLocalAddress(const ::sockaddr* address);
 
 // The Get-Printer-Attributes test file handed to ipptool.
 std::string ipptoolTestFile();

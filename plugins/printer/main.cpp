@@ -1,219 +1,305 @@
-// steward-printer: a Steward plugin for network printers. Asks the printer over IPP
-// (Get-Printer-Attributes, through CUPS's `ipptool`) for its supply levels and state reasons, and
-// publishes them as Steward needs over MQTT (plugins/PROTOCOL.md): one consumable per supply
-// (toner, ink, drum, waste box: room left), one fault per error/warning state reason.
+// steward-printer: a Steward plugin for network printers. It asks the printer over IPP
+// (Get-Printer-Attributes, through CUPS's `ipptool`) for its supply levels — printer-supply
+// (PWG 5100.13) or CUPS's marker-names/marker-levels/marker-low-levels — and its state reasons,
+// and publishes them over MQTT (plugins/PROTOCOL.md): one consumable need per supply (toner, ink,
+// drum, waste box: room left), one fault need per -error/-warning state reason, cleared when the
+// printer no longer reports it. A printer that does not answer is marked offline.
+//
+// Only printers on the local network are contacted: the host must resolve to loopback, a private
+// (RFC 1918) or link-local address, or an IPv6 unique-local one; ipptool is then given that
+// address, so a name cannot resolve elsewhere between the check and the request.
 //
 //   steward-printer --uri ipp://printer.local:631/ipp/print --id office-printer
-//                   [--name "Office printer"] [--broker 127.0.0.1:1883] [--interval 300] [--once]
+//                   [--name "Office printer"] [--broker mqtt://127.0.0.1:1883] [--interval 5m]
+//   steward-printer --config /etc/steward/plugins/printer-office.toml
 //
-// Needs `ipptool` (Debian: cups-ipp-utils). A printer that does not answer is marked offline.
-#include <signal.h>
+// Needs `ipptool` (Debian: cups-ipp-utils).
+#include <netdb.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
-#include <chrono>
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
-#include <thread>
 
 #include "ipp_status.hpp"
-#include "plugin_link.hpp"
+#include "plugin.hpp"
 
 extern char** environ;
 
 namespace {
 
+namespace asio = boost::asio;
 namespace bj = boost::json;
-std::atomic<bool> g_stop{false};
+using namespace std::chrono_literals;
 
-struct Options {
-  std::string uri, id, name;
-  std::string host = "127.0.0.1";
-  int port = 1883;
-  int interval_s = 300;
+struct Settings {
+  std::string uri;
+  std::chrono::milliseconds interval{300'000};
   bool once = false;
 };
 
-// ipp:// or ipps:// URIs only, from a safe character set: the URI is handed to another program.
-bool validUri(const std::string& uri) {
-  if (uri.rfind("ipp://", 0) != 0 && uri.rfind("ipps://", 0) != 0) return false;
-  if (uri.size() > 512) return false;
-  for (char c : uri) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    std::strchr(":/._-%[]@~", c) != nullptr;
-    if (!ok) return false;
+// The host's addresses, all of which must be local; returns the first one as text, or "" with
+// `error`.
+std::string localAddressOf(const std::string& host, std::string& error) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0) {
+    error = "cannot resolve " + host + ": " + gai_strerror(rc);
+    return {};
   }
-  return true;
-}
-
-// Runs ipptool and returns what it printed (stdout and stderr), or "" when it could not start.
-std::string runIpptool(const std::string& uri, const std::string& test_file) {
-  int out[2];
-  if (pipe(out) != 0) return {};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
-  posix_spawn_file_actions_addclose(&actions, out[0]);
-  const char* argv[] = {"ipptool", "-T", "20", "-t", uri.c_str(), test_file.c_str(), nullptr};
-  pid_t pid = -1;
-  const int rc =
-      posix_spawnp(&pid, "ipptool", &actions, nullptr, const_cast<char**>(argv), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  std::string text;
-  if (rc == 0) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(out[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-      if (n > 0 && text.size() < 1'000'000) text.append(buf, static_cast<std::size_t>(n));
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  std::string first;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN + 16] = {};
+    getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST);
+    if (!steward::printer::isLocalAddress(a->ai_addr)) {
+      error = host + " is at " + text +
+              ", which is not on the local network: printers are only contacted there";
+      first.clear();
+      break;
     }
-  } else {
-    std::fprintf(stderr, "steward-printer: cannot run ipptool: %s\n", std::strerror(rc));
+    if (first.empty()) first = text;
   }
-  close(out[0]);
-  return text;
+  freeaddrinfo(res);
+  return first;
 }
 
 class PrinterPlugin {
  public:
-  PrinterPlugin(const Options& o, steward::plugin::PluginLink& link) : o_(o), link_(link) {}
+  PrinterPlugin(asio::io_context& io, const Settings& s, steward::printer::IppUri uri,
+                std::string test_file, steward::sdk::Link& link, steward::sdk::Log& log)
+      : io_(io),
+        s_(s),
+        uri_(std::move(uri)),
+        test_file_(std::move(test_file)),
+        link_(link),
+        log_(log),
+        timer_(io) {}
 
-  void poll(const std::string& test_file) {
-    std::string error;
-    const std::string output = runIpptool(o_.uri, test_file);
-    const auto status = steward::printer::parseIpptoolOutput(output, error);
-    if (!status) {
-      std::fprintf(stderr, "steward-printer: %s: %s\n", o_.uri.c_str(), error.c_str());
-      if (online_) link_.publish("availability", "offline");
-      online_ = false;
-      return;
-    }
-    if (!said_hello_) {
-      bj::object hello{{"protocol", 1},
-                       {"id", o_.id},
-                       {"kind", "printer"},
-                       {"name", o_.name.empty() ? status->make_and_model : o_.name},
-                       {"model", status->make_and_model},
-                       {"capabilities", bj::array{"consumables", "faults"}},
-                       {"endpoints", bj::array{o_.uri}}};
-      if (!status->uuid.empty()) hello["identifiers"] = bj::array{"uuid:" + status->uuid};
-      link_.publish("hello", bj::serialize(hello));
-      said_hello_ = true;
-    }
-    if (!online_) link_.publish("availability", "online");
-    online_ = true;
-
-    std::map<std::string, std::string> now;  // need key -> payload
-    for (const auto& s : status->supplies) {
-      now["need/" + s.key] = bj::serialize(bj::object{{"id", o_.id},
-                                                      {"kind", "consumable"},
-                                                      {"level", s.remaining},
-                                                      {"unit", "%"},
-                                                      {"low_threshold", s.low_threshold},
-                                                      {"description", s.description}});
-    }
-    for (const auto& f : status->faults) {
-      if (f.severity == "info") continue;  // reports are not calls for service
-      now["need/" + f.key] = bj::serialize(bj::object{
-          {"id", o_.id}, {"kind", "fault"}, {"severity", f.severity}, {"description", f.key}});
-    }
-    for (const auto& [leaf, payload] : now)
-      if (published_[leaf] != payload) link_.publish(leaf, payload);
-    for (const auto& [leaf, payload] : published_)
-      if (!now.contains(leaf) && !payload.empty()) link_.publish(leaf, "");  // resolved
-    published_ = std::move(now);
+  // Polls now and then every interval; `done` after the first poll when --once.
+  void start(std::function<void()> done) {
+    done_ = std::move(done);
+    poll();
+  }
+  void stop() {
+    stopped_ = true;
+    timer_.cancel();
+    if (pipe_) pipe_->close();
+    if (child_ > 0) ::kill(child_, SIGTERM);
   }
 
  private:
-  const Options& o_;
-  steward::plugin::PluginLink& link_;
-  bool said_hello_ = false, online_ = false;
-  std::map<std::string, std::string> published_;
-};
+  void poll() {
+    if (stopped_) return;
+    std::string error;
+    const std::string address = localAddressOf(uri_.host, error);
+    if (address.empty()) {
+      failed(error);
+      return;
+    }
+    runIpptool(uri_.withHost(address));
+  }
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: steward-printer --uri ipp://HOST[:PORT]/PATH --id ID [--name NAME]\n"
-               "                       [--broker HOST[:PORT]] [--interval SECONDS] [--once]\n");
-  return 2;
-}
+  void runIpptool(const std::string& uri) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+      failed(std::string("pipe: ") + std::strerror(errno));
+      return;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+    const char* argv[] = {"ipptool", "-T", "20", "-t", uri.c_str(), test_file_.c_str(), nullptr};
+    const int rc =
+        posix_spawnp(&child_, "ipptool", &actions, nullptr, const_cast<char**>(argv), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    if (rc != 0) {
+      ::close(out[0]);
+      child_ = -1;
+      failed(std::string("cannot run ipptool (cups-ipp-utils): ") + std::strerror(rc));
+      return;
+    }
+    output_.clear();
+    pipe_.emplace(io_, out[0]);
+    readOutput();
+  }
+
+  void readOutput() {
+    pipe_->async_read_some(asio::buffer(buf_), [this](auto ec, std::size_t n) {
+      if (!ec) {
+        if (output_.size() < 1'000'000) output_.append(buf_.data(), n);
+        readOutput();
+        return;
+      }
+      pipe_.reset();
+      int status = 0;
+      while (::waitpid(child_, &status, 0) < 0 && errno == EINTR) {
+      }
+      child_ = -1;
+      if (stopped_) return;
+      answered();
+    });
+  }
+
+  void failed(const std::string& why) {
+    if (why != last_error_) log_.warning(s_.uri + ": " + why);
+    last_error_ = why;
+    link_.setAvailable(false);
+    next();
+  }
+
+  void answered() {
+    std::string error;
+    const auto status = steward::printer::parseIpptoolOutput(output_, error);
+    if (!status) {
+      failed(error);
+      return;
+    }
+    last_error_.clear();
+    auto d = link_.device();
+    if (d.name.empty()) d.name = status->make_and_model;
+    d.model = status->make_and_model;
+    d.capabilities = {"consumables", "faults"};
+    d.endpoints = {s_.uri};
+    if (!status->uuid.empty()) d.identifiers = {"uuid:" + status->uuid};
+    link_.setDevice(std::move(d));
+    link_.setAvailable(true);
+
+    std::set<std::string> now;
+    for (const auto& sup : status->supplies) {
+      now.insert(sup.key);
+      const auto err = link_.setNeed(sup.key, {{"kind", "consumable"},
+                                               {"level", sup.remaining},
+                                               {"unit", "%"},
+                                               {"low_threshold", sup.low_threshold},
+                                               {"description", sup.description}});
+      if (!err.empty()) log_.warning(err);
+    }
+    for (const auto& f : status->faults) {
+      if (f.severity == "info") continue;  // reports are not calls for service
+      now.insert(f.key);
+      const auto err = link_.setNeed(
+          f.key, {{"kind", "fault"}, {"severity", f.severity}, {"description", f.key}});
+      if (!err.empty()) log_.warning(err);
+    }
+    std::vector<std::string> gone;
+    for (const auto& [key, payload] : link_.needs())
+      if (!now.contains(key)) gone.push_back(key);
+    for (const auto& key : gone)
+      link_.clearNeed(key);  // resolved
+    next();
+  }
+
+  void next() {
+    if (s_.once) {
+      if (done_) done_();
+      return;
+    }
+    timer_.expires_after(s_.interval);
+    timer_.async_wait([this](auto ec) {
+      if (!ec) poll();
+    });
+  }
+
+  asio::io_context& io_;
+  const Settings& s_;
+  steward::printer::IppUri uri_;
+  std::string test_file_;
+  steward::sdk::Link& link_;
+  steward::sdk::Log& log_;
+  asio::steady_timer timer_;
+  std::optional<asio::posix::stream_descriptor> pipe_;
+  std::array<char, 4096> buf_{};
+  std::string output_, last_error_;
+  pid_t child_ = -1;
+  bool stopped_ = false;
+  std::function<void()> done_;
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
-    if (a == "--once") {
-      o.once = true;
-      continue;
+  Settings s;
+  steward::sdk::BrokerSettings broker;
+  steward::sdk::DeviceInfo device;
+  device.kind = "printer";
+  steward::sdk::Options o(
+      "steward-printer", "a network printer's supplies and faults over IPP as Steward needs",
+      "  steward-printer --uri ipp://printer.local:631/ipp/print --id office-printer");
+  o.text("uri", "URI", "the printer, ipp://HOST[:PORT]/PATH or ipps://... (local network only)",
+         s.uri);
+  o.duration("interval", "how often to ask the printer (default 5m)", s.interval, 1s, 24h);
+  o.flag("once", "ask once, publish, and exit", s.once);
+  steward::sdk::addBrokerOptions(o, broker, device);
+  if (auto rc = o.parse(argc, argv)) return *rc;
+  std::string error;
+  auto uri = steward::printer::parseIppUri(s.uri, error);
+  if (!uri) error = s.uri.empty() ? "--uri is required" : "--uri: " + error;
+  if (error.empty() && device.id.empty()) error = "--id is required";
+  if (error.empty()) error = broker.finish();
+  // An address given literally is checked now: a URI outside the local network is a usage error.
+  if (error.empty()) {
+    in6_addr a6{};
+    in_addr a4{};
+    sockaddr_storage ss{};
+    if (inet_pton(AF_INET, uri->host.c_str(), &a4) == 1) {
+      auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+      in->sin_family = AF_INET;
+      in->sin_addr = a4;
+    } else if (inet_pton(AF_INET6, uri->host.c_str(), &a6) == 1) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_addr = a6;
     }
-    if (!v) return usage();
-    ++i;
-    if (a == "--uri") {
-      o.uri = v;
-    } else if (a == "--id") {
-      o.id = v;
-    } else if (a == "--name") {
-      o.name = v;
-    } else if (a == "--interval") {
-      o.interval_s = std::atoi(v);
-    } else if (a == "--broker") {
-      std::string b = v;
-      if (auto colon = b.rfind(':'); colon != std::string::npos) {
-        o.port = std::atoi(b.c_str() + colon + 1);
-        b.resize(colon);
-      }
-      o.host = b;
-    } else {
-      return usage();
-    }
+    if (ss.ss_family != 0 && !steward::printer::isLocalAddress(reinterpret_cast<sockaddr*>(&ss)))
+      error =
+          "--uri: " + uri->host + " is not on the local network: printers are only contacted there";
   }
-  if (!validUri(o.uri) || !steward::plugin::PluginLink::validId(o.id) || o.port <= 0 ||
-      o.port > 65535 || o.interval_s < 1)
-    return usage();
-
-  struct sigaction sa {};
-  sa.sa_handler = [](int) { g_stop = true; };
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
+  if (!error.empty()) {
+    std::fprintf(stderr, "steward-printer: %s\n", error.c_str());
+    return 2;
+  }
+  if (o.checkOnly()) {
+    std::printf("steward-printer: the configuration is valid\n");
+    return 0;
+  }
+  steward::sdk::Log log("steward-printer", broker.log_level);
 
   // ipptool reads its request from a file: write ours once, remove it on the way out.
-  char path[] = "/tmp/steward-printer-XXXXXX";
-  const int fd = mkstemp(path);
-  if (fd < 0) return 1;
+  const char* tmp = std::getenv("RUNTIME_DIRECTORY");
+  std::string path = std::string(tmp ? tmp : "/tmp") + "/steward-printer-XXXXXX";
+  const int fd = mkstemp(path.data());
+  if (fd < 0) {
+    log.error("cannot create the ipptool request file: " + std::string(std::strerror(errno)));
+    return 1;
+  }
   const std::string test = steward::printer::ipptoolTestFile();
   const bool written = write(fd, test.data(), test.size()) == static_cast<ssize_t>(test.size());
   close(fd);
   if (!written) {
-    unlink(path);
+    unlink(path.c_str());
     return 1;
   }
 
-  steward::plugin::PluginLink link(o.host, o.port, o.id);
-  if (!link.connect()) {
-    unlink(path);
-    return 1;
-  }
-  PrinterPlugin plugin(o, link);
-  while (!g_stop) {
-    plugin.poll(path);
-    if (o.once) break;
-    for (int s = 0; s < o.interval_s && !g_stop; ++s)
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-  unlink(path);
-  link.goodbye();
+  asio::io_context io;
+  steward::sdk::Link link(io.get_executor(), broker, device, log);
+  link.setAvailable(false);  // online once the printer answers
+  PrinterPlugin plugin(io, s, *uri, path, link, log);
+  // With --once: leave when the broker has it (waiting up to 30 s for it), like a SIGTERM.
+  plugin.start([&] { link.stop([&] { io.stop(); }, 30s); });
+  steward::sdk::runUntilStopped(io, link, [&] { plugin.stop(); });
+  unlink(path.c_str());
   return 0;
 }

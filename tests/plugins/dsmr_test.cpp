@@ -1,5 +1,6 @@
-// The DSMR plugin: its telegram parser on the byte-exact sample (CRC, values, refusals), and the
-// real steward-dsmr program publishing to a real broker, read by the hub's DeviceHub.
+// The DSMR plugin: its telegram parser on real telegrams of every version (DSMR 2.2, 3.0, 4.2,
+// 5.0, Belgian e-MUCS; sources cited in the data files), refusals, and the real steward-dsmr
+// program publishing to a real broker, read by the hub's DeviceHub.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -57,6 +58,105 @@ TEST(DsmrParser, ReadsTheSampleTelegram) {
   EXPECT_NEAR(t.gas->value, 981.443, 1e-9);
   EXPECT_EQ(t.gas->unit, "m3");
   EXPECT_EQ(t.gas_timestamp, "161129200000W");
+}
+
+// The telegram `name` from tests/plugins/data/dsmr-versions.txt, with CRLF line endings.
+std::string versionTelegram(const std::string& name) {
+  std::ifstream in(std::string(STEWARD_SOURCE_DIR) + "/tests/plugins/data/dsmr-versions.txt");
+  std::string line, out;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("### BEGIN " + name + " ", 0) == 0) {
+      inside = true;
+    } else if (inside && line.rfind("### END", 0) == 0) {
+      return out;
+    } else if (inside) {
+      out += line + "\r\n";
+    }
+  }
+  ADD_FAILURE() << "no telegram " << name;
+  return {};
+}
+
+TEST(DsmrParser, Dsmr22WithItsGasProfileRecord) {
+  const auto r = parseTelegram(versionTelegram("TELEGRAM_V2_2"));
+  ASSERT_TRUE(r.telegram) << r.error;
+  const Telegram& t = *r.telegram;
+  EXPECT_FALSE(t.crc_checked);
+  EXPECT_EQ(t.variant(), "DSMR 2.2/3.0");
+  EXPECT_EQ(t.header, "ISk5\\2MT382-1004");
+  EXPECT_NEAR(*t.importKwh(), 2.002, 1e-9);
+  EXPECT_NEAR(*t.exportKwh(), 2.002, 1e-9);
+  EXPECT_NEAR(t.power_delivered->value, 1.01, 1e-9);
+  ASSERT_TRUE(t.gas);  // 0-1:24.3.0(...)(m3) then "(00001.001)" on its own line
+  EXPECT_NEAR(t.gas->value, 1.001, 1e-9);
+  EXPECT_EQ(t.gas->unit, "m3");
+  EXPECT_EQ(t.gas_timestamp, "161107190000");
+  EXPECT_FALSE(t.power_failures);
+}
+
+TEST(DsmrParser, Dsmr30) {
+  const auto r = parseTelegram(versionTelegram("TELEGRAM_V3"));
+  ASSERT_TRUE(r.telegram) << r.error;
+  const Telegram& t = *r.telegram;
+  EXPECT_FALSE(t.crc_checked);
+  EXPECT_EQ(t.equipment_id, "4B384547303034303436333935353037");
+  EXPECT_NEAR(*t.importKwh(), 24691.356, 1e-6);
+  EXPECT_NEAR(t.power_delivered->value, 1.19, 1e-9);
+  ASSERT_TRUE(t.gas);
+  EXPECT_NEAR(t.gas->value, 1.001, 1e-9);
+  EXPECT_EQ(t.gas_timestamp, "090212160000");
+}
+
+TEST(DsmrParser, Dsmr50) {
+  const std::string text = versionTelegram("TELEGRAM_V5");
+  const auto r = parseTelegram(text);
+  ASSERT_TRUE(r.telegram) << r.error;
+  const Telegram& t = *r.telegram;
+  EXPECT_TRUE(t.crc_checked);  // 6EEE, as published with the telegram
+  EXPECT_EQ(t.variant(), "DSMR 5.0");
+  EXPECT_NEAR(*t.importKwh(), 6.825, 1e-9);
+  EXPECT_NEAR(*t.exportKwh(), 2.444, 1e-9);
+  EXPECT_EQ(t.power_failures, 13);
+  EXPECT_EQ(t.long_power_failures, 0);
+  ASSERT_TRUE(t.gas);
+  EXPECT_NEAR(t.gas->value, 0.107, 1e-9);
+  EXPECT_FALSE(t.water);
+  // One changed digit and the CRC no longer matches.
+  std::string corrupt = text;
+  corrupt[corrupt.find("000004.426")] = '1';
+  EXPECT_FALSE(parseTelegram(corrupt).telegram);
+}
+
+TEST(DsmrParser, BelgianEmucsWithGasAndWater) {
+  const auto r = parseTelegram(versionTelegram("TELEGRAM_FLUVIUS_V171"));
+  ASSERT_TRUE(r.telegram) << r.error;
+  const Telegram& t = *r.telegram;
+  EXPECT_TRUE(t.crc_checked);
+  EXPECT_TRUE(t.belgian);
+  EXPECT_EQ(t.version, "50217");
+  EXPECT_EQ(t.variant(), "e-MUCS (Belgium), version 50217");
+  EXPECT_NEAR(*t.importKwh(), 15.792, 1e-9);
+  EXPECT_NEAR(*t.exportKwh(), 0.011, 1e-9);
+  ASSERT_TRUE(t.gas);  // 0-1:24.2.3, device type 3
+  EXPECT_NEAR(t.gas->value, 112.384, 1e-9);
+  ASSERT_TRUE(t.water);  // 0-2:24.2.1, device type 7: water, not a second gas meter
+  EXPECT_NEAR(t.water->value, 872.234, 1e-9);
+  EXPECT_EQ(t.water_timestamp, "200512134558S");
+}
+
+TEST(DsmrParser, RefusesAMalformedGasProfileRecord) {
+  std::string t = versionTelegram("TELEGRAM_V2_2");
+  std::string bad = t;
+  bad.replace(bad.find("(00001.001)\r\n0-1:24.4.0"), 11, "(lots)");
+  auto r = parseTelegram(bad);
+  EXPECT_FALSE(r.telegram);
+  EXPECT_NE(r.error.find("gas value"), std::string::npos) << r.error;
+  bad = t;
+  bad.replace(bad.find("(0-1:24.2.1)(m3)"), 16, "(m3)");
+  r = parseTelegram(bad);
+  EXPECT_FALSE(r.telegram);
+  EXPECT_NE(r.error.find("24.3.0"), std::string::npos) << r.error;
 }
 
 TEST(DsmrParser, Crc16ArcMatchesTheStandardCheckValue) {
@@ -138,7 +238,7 @@ TEST(DsmrPlugin, PublishesReadingsTheHubUnderstands) {
   }
   ASSERT_TRUE(d) << test::readFile(dir.file("plugin.log"));
   EXPECT_EQ(d->kind, "meter");
-  EXPECT_EQ(d->model, "KFM5KAIFA-METER");
+  EXPECT_EQ(d->model, "KFM5KAIFA-METER (DSMR 4.2)");
   ASSERT_TRUE(d->levels.contains("electricity-import"));
   EXPECT_NEAR(d->levels.at("electricity-import").value, 3016.829, 1e-6);
   EXPECT_EQ(d->levels.at("electricity-import").unit, "kWh");

@@ -1,5 +1,6 @@
 // The printer plugin's reading of ipptool output: supplies (printer-supply and CUPS marker-*),
 // state reasons as faults, and refusals of output that is not a successful answer.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include "ipp_status.hpp"
@@ -81,6 +82,56 @@ TEST(IppStatus, RefusesAnythingButASuccessfulAnswer) {
       parseIpptoolOutput("ipptool: Unable to connect to \"printer\" on port 631\n", error));
   EXPECT_NE(error.find("[PASS]"), std::string::npos);
   EXPECT_FALSE(parseIpptoolOutput("    Steward supplies     [FAIL]\n", error));
+}
+
+TEST(IppStatus, PrinterSupplyWinsOverTheCupsMarkersWhenBothAreThere) {
+  std::string error;
+  const auto s = parseIpptoolOutput(
+      "    Steward supplies     [PASS]\n"
+      "        printer-supply (octetString) = index=1;class=supplyThatIsConsumed;type=toner;"
+      "unit=percent;maxcapacity=100;level=40;colorantname=black;\n"
+      "        marker-names (nameWithoutLanguage) = Black Toner\n"
+      "        marker-levels (integer) = 40\n",
+      error);
+  ASSERT_TRUE(s) << error;
+  ASSERT_EQ(s->supplies.size(), 1u);  // one toner, not two needs for the same cartridge
+  EXPECT_EQ(s->supplies[0].key, "toner-black");
+}
+
+bool local(const char* text) {
+  sockaddr_storage ss{};
+  if (inet_pton(AF_INET, text, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) == 1) {
+    ss.ss_family = AF_INET;
+  } else if (inet_pton(AF_INET6, text, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr) == 1) {
+    ss.ss_family = AF_INET6;
+  } else {
+    ADD_FAILURE() << text;
+  }
+  return isLocalAddress(reinterpret_cast<const sockaddr*>(&ss));
+}
+
+TEST(IppStatus, OnlyLocalNetworkAddressesAreLocal) {
+  for (const char* yes : {"127.0.0.1", "10.1.2.3", "172.16.0.9", "172.31.255.255", "192.168.1.20",
+                          "169.254.10.1", "::1", "fe80::1", "fd12:3456::1", "::ffff:192.168.1.2"})
+    EXPECT_TRUE(local(yes)) << yes;
+  for (const char* no : {"8.8.8.8", "172.32.0.1", "172.15.255.255", "192.169.0.1", "100.64.0.1",
+                         "2001:db8::1", "::ffff:8.8.8.8", "0.0.0.0", "224.0.0.251"})
+    EXPECT_FALSE(local(no)) << no;
+}
+
+TEST(IppStatus, PrinterUris) {
+  std::string error;
+  auto u = parseIppUri("ipp://printer.local:631/ipp/print", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->host, "printer.local");
+  EXPECT_EQ(u->withHost("192.168.1.20"), "ipp://192.168.1.20:631/ipp/print");
+  u = parseIppUri("ipps://[fe80::1]/ipp/print", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->host, "fe80::1");
+  EXPECT_EQ(u->withHost("fe80::1"), "ipps://[fe80::1]/ipp/print");
+  for (const char* bad : {"http://printer/", "ipp://", "ipp://p:0/x", "ipp://p:x/y",
+                          "ipp://user@p/x", "ipp://p/a b", "ipp://p/$(reboot)", "ipp://[::1/x"})
+    EXPECT_FALSE(parseIppUri(bad, error)) << bad;
 }
 
 }  // namespace
