@@ -63,15 +63,14 @@ Hub::Hub(DaemonConfig config, std::string config_path, Logger& log)
       shutdown_deadline_(io_),
       tick_timer_(io_),
       soon_tick_timer_(io_),
-      checkpoint_timer_(io_) {
+      checkpoint_timer_(io_),
+      tasks_(io_.get_executor(), log) {
   openLedger();
   loadPolicy();
   mqtt::MosquittoOptions mqtt_options;
   mqtt_options.broker = config_.broker;
   mqtt_ = std::make_unique<mqtt::MosquittoClient>(io_.get_executor(), mqtt_options, log_);
-  mqtt_->onConnectionChange([this](bool connected) {
-    if (connected) checkReady();
-  });
+  mqtt_->onConnectionChange([this](bool connected) { reportBroker(connected); });
   buildDiscovery();
   buildNeeds();
   buildPurchasing();
@@ -127,8 +126,8 @@ void Hub::loadPolicy() {
                        {},
                        p->revision,
                        {}});
-  log_.info("policy.loaded", {{"revision", p->revision.substr(0, 16)},
-                              {"mode", policy::toString(p->purchasing.mode)}});
+  // The keeper has logged policy.loaded; the mode is the one thing it does not say.
+  log_.info("policy.mode", {{"mode", policy::toString(p->purchasing.mode)}});
 }
 
 void Hub::buildDiscovery() {
@@ -258,6 +257,7 @@ int Hub::run() {
   }
   home_assistant_->start();
   mqtt_->start();
+  checkReady();
   scheduleTick();
   scheduleCheckpoint();
   io_.run();
@@ -267,12 +267,21 @@ int Hub::run() {
 
 void Hub::checkReady() {
   if (ready_sent_ || stopping_) return;
-  // READY=1 means: the ledger is open (constructor), the broker has accepted the connection
-  // and the bus name is ours.
-  if (!ledger_ || !mqtt_->connected() || !dbus_ || !dbus_->ownsName()) return;
+  // READY=1 means: the ledger is open and the policy valid (both in the constructor) and the
+  // bus name is ours. The broker may be recommended only, or on another host: it is retried in
+  // the background and its state reported in STATUS=, `stewardctl status` and Home Assistant.
+  if (!ledger_ || !policy_ || !dbus_ || !dbus_->ownsName()) return;
   ready_sent_ = true;
   notifier_.ready();
-  log_.notice("hub.ready", {{"version", STEWARD_VERSION}});
+  log_.notice("hub.ready", {{"version", STEWARD_VERSION}, {"broker", mqtt_->connected()}});
+  reportBroker(mqtt_->connected());
+}
+
+void Hub::reportBroker(bool connected) {
+  const auto& b = config_.broker;
+  const std::string where = b.host + ":" + std::to_string(b.port);
+  notifier_.status(connected ? "listening to devices through the MQTT broker at " + where
+                             : "waiting for the MQTT broker at " + where + " (retrying)");
 }
 
 void Hub::startSignals() {
@@ -440,11 +449,16 @@ void Hub::shutdown() {
     log_.warning("hub.shutdown_forced");
     io_.stop();
   });
-  mqtt_->stop([this] {
-    shutdown_deadline_.cancel();
-    signals_.clear();
-    // The D-Bus pump and Avahi keep waits on the loop; nothing else is left to do.
-    io_.stop();
+  // In-flight conversations are cancelled and get half a second to end (each records where it
+  // stopped; start-up resumes it); then the broker hears that the hub is offline.
+  tasks_.stop(std::chrono::milliseconds(500), [this](bool all_finished) {
+    if (!all_finished) log_.warning("hub.tasks_abandoned", {{"tasks", tasks_.running()}});
+    mqtt_->stop([this] {
+      shutdown_deadline_.cancel();
+      signals_.clear();
+      // The D-Bus pump and Avahi keep waits on the loop; nothing else is left to do.
+      io_.stop();
+    });
   });
 }
 

@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/notify.hpp"
+#include "core/tasks.hpp"
 
 namespace steward::ledger {
 class SqliteLedger;
@@ -83,6 +84,7 @@ class Hub {
   void onSignal(int signo);
   void shutdown();
   void checkReady();
+  void reportBroker(bool connected);
 
   void scheduleTick();
   void scheduleSoonTick();
@@ -103,6 +105,8 @@ class Hub {
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer soon_tick_timer_;
   boost::asio::steady_timer checkpoint_timer_;
+  // Vendor conversations and other multi-step network work; cancelled and awaited at shutdown.
+  core::TaskGroup tasks_;
 
   std::unique_ptr<ledger::SqliteLedger> ledger_;
   std::unique_ptr<ledger::Checkpointer> checkpointer_;
