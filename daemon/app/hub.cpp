@@ -54,10 +54,13 @@ T orThrow(Result<T> r, const std::string& what) {
 
 }  // namespace
 
-Hub::Hub(DaemonConfig config, std::string config_path, Logger& log)
+Hub::Hub(DaemonConfig config, std::string config_path, Logger& log, const core::Clock& clock,
+         std::unique_ptr<sdbus::IConnection> bus)
     : config_(std::move(config)),
       config_path_(std::move(config_path)),
       log_(log),
+      clock_(clock),
+      bus_connection_(std::move(bus)),
       signals_(io_),
       watchdog_timer_(io_),
       shutdown_deadline_(io_),
@@ -203,9 +206,12 @@ void Hub::buildPurchasing() {
 
 void Hub::buildOwnerSurfaces() {
   owner_api_ = std::make_unique<OwnerApi>(*this);
-  auto connection = bus::openConnection(config_.bus_address);
-  if (!connection) throw std::runtime_error("D-Bus: " + connection.error().message);
-  dbus_ = std::make_unique<bus::DbusService>(io_.get_executor(), std::move(*connection),
+  if (!bus_connection_) {
+    auto connection = bus::openConnection(config_.bus_address);
+    if (!connection) throw std::runtime_error("D-Bus: " + connection.error().message);
+    bus_connection_ = std::move(*connection);
+  }
+  dbus_ = std::make_unique<bus::DbusService>(io_.get_executor(), std::move(bus_connection_),
                                              *owner_api_, log_);
   dbus_->onConnectionLost([this] {
     log_.error("bus.connection_lost");
@@ -240,12 +246,19 @@ void Hub::buildOwnerSurfaces() {
 }
 
 int Hub::run() {
+  if (!start()) return 1;
+  io_.run();
+  log_.info("hub.stopped", {{"exit_code", exit_code_}});
+  return exit_code_;
+}
+
+bool Hub::start() {
   startSignals();
   startWatchdog();
   notifier_.status("connecting to the MQTT broker");
   if (auto r = devices_->start(); !r) {
     log_.error("discovery.start_failed", {{"error", r.error().message}});
-    return 1;
+    return false;
   }
   if (avahi_) {
     if (auto r = avahi_->start(); !r)
@@ -253,16 +266,14 @@ int Hub::run() {
   }
   if (auto r = dbus_->start(); !r) {
     log_.error("bus.start_failed", {{"error", r.error().message}});
-    return 1;
+    return false;
   }
   home_assistant_->start();
   mqtt_->start();
   checkReady();
   scheduleTick();
   scheduleCheckpoint();
-  io_.run();
-  log_.info("hub.stopped", {{"exit_code", exit_code_}});
-  return exit_code_;
+  return true;
 }
 
 void Hub::checkReady() {

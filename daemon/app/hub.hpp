@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 
+#include <sdbus-c++/IConnection.h>
+
 #include "app/config.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
@@ -56,14 +58,26 @@ class OwnerApi;
 class Hub {
  public:
   // Builds every module. Throws std::runtime_error with a message for the operator when the
-  // hub cannot start (unwritable state directory, invalid policy, no D-Bus, ...).
-  Hub(DaemonConfig config, std::string config_path, core::Logger& log);
+  // hub cannot start (unwritable state directory, invalid policy, no D-Bus, ...). `clock` must
+  // outlive the Hub. `bus` is the D-Bus connection to serve on; when null the Hub opens the one
+  // `config.bus_address` names (tests hand in a private bus's connection).
+  Hub(DaemonConfig config, std::string config_path, core::Logger& log, const core::Clock& clock,
+      std::unique_ptr<sdbus::IConnection> bus = nullptr);
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
   // Runs the loop on the calling thread until shutdown; returns the process exit code.
   int run();
+  // What run() does before it runs the loop: for tests that drive io() themselves. False (and
+  // the error logged) when a part could not start.
+  bool start();
+  // Stops as on SIGTERM.
+  void stop() { shutdown(); }
+
+  boost::asio::io_context& io() { return io_; }
+  OwnerApi& ownerApi() { return *owner_api_; }
+  bool ready() const { return ready_sent_; }
 
   // SIGHUP and `stewardctl reload`: re-reads the policy (and the log level). A version that
   // fails validation is not applied; its errors are returned and logged.
@@ -96,7 +110,8 @@ class Hub {
   DaemonConfig config_;
   std::string config_path_;
   core::Logger& log_;
-  core::SystemClock clock_;
+  const core::Clock& clock_;
+  std::unique_ptr<sdbus::IConnection> bus_connection_;  // until the D-Bus service takes it
   core::Notifier notifier_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;

@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
 
   core::Logger log(load.config.log_level);
   try {
-    app::Hub hub(std::move(load.config), config_path, log);
+    const core::SystemClock clock;
+    app::Hub hub(std::move(load.config), config_path, log, clock);
     return hub.run();
   } catch (const std::exception& e) {
     log.error("hub.start_failed", {{"error", e.what()}});
