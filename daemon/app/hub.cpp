@@ -25,6 +25,7 @@
 #include "ledger/sqlite_ledger.hpp"
 #include "mqtt/mosquitto_client.hpp"
 #include "needs/engine.hpp"
+#include "negotiation/signing/key_store.hpp"
 #include "orders/purchasing.hpp"
 #include "policy/budget.hpp"
 #include "policy/budget_persistence.hpp"
@@ -108,6 +109,11 @@ void Hub::openLedger() {
   if (auto r = policy::restoreBudgets(*budgets_, *budget_store_); !r)
     throw std::runtime_error("restoring budgets: " + r.error().message);
   log_.info("ledger.opened", {{"path", db_path}, {"key_id", checkpointer_->keyId()}});
+  // Steward signs what it sends to vendors with a key of its own (not the ledger's).
+  signing_key_ = std::make_unique<negotiation::KeyStore>(
+      orThrow(negotiation::KeyStore::openOrCreate(config_.state_directory), "signing key"));
+  log_.info(signing_key_->createdNow() ? "negotiation.key_created" : "negotiation.key_loaded",
+            {{"path", signing_key_->path()}, {"kid", signing_key_->kid()}});
 }
 
 void Hub::loadPolicy() {

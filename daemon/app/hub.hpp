@@ -41,6 +41,9 @@ namespace steward::needs {
 class NeedsEngine;
 struct Basket;
 }  // namespace steward::needs
+namespace steward::negotiation {
+class KeyStore;
+}
 namespace steward::orders {
 class Purchasing;
 }
@@ -125,6 +128,7 @@ class Hub {
 
   std::unique_ptr<ledger::SqliteLedger> ledger_;
   std::unique_ptr<ledger::Checkpointer> checkpointer_;
+  std::unique_ptr<negotiation::KeyStore> signing_key_;  // Steward's own P-256 key for vendors
   std::unique_ptr<ledger::Approvals> approvals_;
   std::unique_ptr<ledger::Controls> controls_;
   std::unique_ptr<ledger::BudgetStore> budget_store_;

@@ -3,6 +3,8 @@
 // basket, a purchase that holds money and waits for the owner, and the owner's answer moves it on.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <boost/json.hpp>
 
 #include "app/hub.hpp"
@@ -85,6 +87,10 @@ class HubTest : public ::testing::Test {
 
 TEST_F(HubTest, ALowTonerBecomesAPurchaseThatWaitsForTheOwnerAndGoesOnWhenApproved) {
   ASSERT_TRUE(pump([&] { return hub_->ready(); })) << "ready without any device";
+  // Its own signing key for vendors was made on first start, private to the hub.
+  struct stat key {};
+  ASSERT_EQ(::stat(dir_.file("state/signing-key.jwk").c_str(), &key), 0);
+  EXPECT_EQ(key.st_mode & 0777, 0600);
   publish("steward/device/printer-office/hello",
           R"({"protocol":1,"id":"printer-office","kind":"printer","name":"Office printer"})");
   publish("steward/device/printer-office/availability", "online");
