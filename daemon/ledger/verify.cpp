@@ -211,32 +211,31 @@ Result<std::vector<StoredCheckpoint>> loadCheckpoints(Database& db, Walker& walk
         "SELECT c.seq, c.head_hash, c.at_ms, c.key_id, c.signature, COALESCE(k.public_key, '') "
         "FROM checkpoints c LEFT JOIN checkpoint_keys k ON k.key_id = c.key_id ORDER BY c.id");
     if (!q) return q.error();
-    for (;;) {
-      auto row = q->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      Checkpoint c;
-      c.seq = q->int64(0);
-      c.head_hash = q->text(1);
-      c.at = core::fromUnixMillis(q->int64(2));
-      c.key_id = q->text(3);
-      c.signature = q->text(4);
-      c.public_key = q->text(5);
-      ++report.checkpoints_checked;
-      // A checkpoint that fails its signature attests nothing, so the chain is not compared
-      // with it (that would only add noise to the finding).
-      if (c.public_key.empty()) {
-        walker.add(
-            c.seq, Problem::unknown_key,
-            "a stored checkpoint names key " + c.key_id + ", which the ledger does not hold");
-      } else if (!signatureValid(c)) {
-        walker.add(c.seq, Problem::bad_signature,
-                   "the stored checkpoint for " + d(c.seq) + " signed at " + formatUtc(c.at) +
-                       " has an invalid signature");
-      } else {
-        out.push_back(StoredCheckpoint{std::move(c), false});
-      }
-    }
+    if (auto done = q->forEach([&](auto&) {
+          Checkpoint c;
+          c.seq = q->int64(0);
+          c.head_hash = q->text(1);
+          c.at = core::fromUnixMillis(q->int64(2));
+          c.key_id = q->text(3);
+          c.signature = q->text(4);
+          c.public_key = q->text(5);
+          ++report.checkpoints_checked;
+          // A checkpoint that fails its signature attests nothing, so the chain is not compared
+          // with it (that would only add noise to the finding).
+          if (c.public_key.empty()) {
+            walker.add(
+                c.seq, Problem::unknown_key,
+                "a stored checkpoint names key " + c.key_id + ", which the ledger does not hold");
+          } else if (!signatureValid(c)) {
+            walker.add(c.seq, Problem::bad_signature,
+                       "the stored checkpoint for " + d(c.seq) + " signed at " + formatUtc(c.at) +
+                           " has an invalid signature");
+          } else {
+            out.push_back(StoredCheckpoint{std::move(c), false});
+          }
+        });
+        !done)
+      return done.error();
   }
   return out;
 }
@@ -316,27 +315,27 @@ Result<VerifyReport> verify(Database& db, const std::optional<Checkpoint>& exter
       "SELECT seq, id, at_ms, kind, subject, input, outcome, reasons, policy_revision, causes, "
       "prev_hash, hash FROM decisions ORDER BY seq");
   if (!q) return q.error();
-  for (;;) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    DecisionRowView r;
-    r.seq = q->int64(0);
-    r.id = q->textView(1);
-    r.at_ms = q->int64(2);
-    r.kind = q->textView(3);
-    r.subject = q->textView(4);
-    r.input = q->textView(5);
-    r.outcome = q->textView(6);
-    r.reasons = q->textView(7);
-    r.policy_revision = q->textView(8);
-    r.causes = q->textView(9);
-    r.prev_hash = q->textView(10);
-    const std::string_view hash = q->textView(11);
-    if (auto w = walker.row(r, hash); !w) return w.error();
-    report.head_seq = r.seq;
-    report.head_hash.assign(hash);
-  }
+  if (auto done = q->forEach([&](auto&) -> core::Result<void> {
+        DecisionRowView r;
+        r.seq = q->int64(0);
+        r.id = q->textView(1);
+        r.at_ms = q->int64(2);
+        r.kind = q->textView(3);
+        r.subject = q->textView(4);
+        r.input = q->textView(5);
+        r.outcome = q->textView(6);
+        r.reasons = q->textView(7);
+        r.policy_revision = q->textView(8);
+        r.causes = q->textView(9);
+        r.prev_hash = q->textView(10);
+        const std::string_view hash = q->textView(11);
+        if (auto w = walker.row(r, hash); !w) return w.error();
+        report.head_seq = r.seq;
+        report.head_hash.assign(hash);
+        return {};
+      });
+      !done)
+    return done.error();
   walker.finish();
   if (external) report.extends_checkpoint = external_ok && walker.externalMatches().value_or(false);
 
