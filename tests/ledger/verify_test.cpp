@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <sstream>
+#include <thread>
+
+#include "ledger/background_verify.hpp"
 
 #include "ledger/chain.hpp"
 #include "ledger/checkpoint.hpp"
@@ -447,7 +452,8 @@ TEST_F(VerifyTest, FindsAReplacedKey) {
   // matches any key the ledger holds.
   auto r = tamperAndVerify(
       "PRAGMA foreign_keys = OFF;"
-      "UPDATE checkpoint_keys SET public_key = '00' || substr(public_key, 3);",
+      "UPDATE checkpoint_keys SET public_key = CASE substr(public_key, 1, 2) WHEN '00' THEN '01' "
+      "ELSE '00' END || substr(public_key, 3);",
       external);
   EXPECT_FALSE(r.intact());
   bool unknown = false;
@@ -469,6 +475,53 @@ TEST_F(VerifyTest, ReportsJsonAndAHumanVerdict) {
   EXPECT_NE(plain.str().find("TAMPERED: first bad record D12"), std::string::npos) << plain.str();
   EXPECT_EQ(plain.str().find('\033'), std::string::npos);
   EXPECT_NE(coloured.str().find("\033[31m"), std::string::npos);
+}
+
+TEST_F(VerifyTest, RunsOnAWorkerThreadBesideTheOpenLedgerAndAnswersOnTheLoop) {
+  takeCheckpoint();
+  boost::asio::io_context loop;
+  // The loop has nothing else to do: keep it from stopping before the result is posted.
+  auto busy = boost::asio::make_work_guard(loop);
+  BackgroundVerifier verifier(loop.get_executor());
+  const auto loop_thread = std::this_thread::get_id();
+  std::optional<Result<VerifyReport>> result;
+  std::thread::id answered_on;
+  // The daemon's own connection stays open (and writes meanwhile): the worker reads its own.
+  ASSERT_TRUE(verifier.start(path(), std::nullopt, [&](Result<VerifyReport> r) {
+    answered_on = std::this_thread::get_id();
+    result = std::move(r);
+  }));
+  EXPECT_TRUE(verifier.running());
+  EXPECT_FALSE(verifier.start(path(), std::nullopt, [](Result<VerifyReport>) {
+    ADD_FAILURE() << "a second verify must not start while one runs";
+  }));
+  record(makeDecision("order.delivered", "order:o20", {}, "delivered", {20}));
+  while (!result) {
+    loop.run_one_for(std::chrono::seconds(30));
+  }
+  EXPECT_EQ(answered_on, loop_thread);
+  EXPECT_FALSE(verifier.running());
+  ASSERT_TRUE(result->ok()) << result->error().message;
+  EXPECT_TRUE((*result)->intact()) << describe(**result);
+  // A consistent snapshot: 20 records, or 21 if the append came first; never a torn read.
+  EXPECT_GE((*result)->records, kRecords);
+  EXPECT_EQ((*result)->covered_seq.value_or(0), kRecords);
+
+  // And again, once the first has finished: the worker is reused one at a time.
+  result.reset();
+  ASSERT_TRUE(
+      verifier.start(path(), std::nullopt, [&](Result<VerifyReport> r) { result = std::move(r); }));
+  while (!result) {
+    loop.run_one_for(std::chrono::seconds(30));
+  }
+  ASSERT_TRUE(result->ok());
+  EXPECT_EQ((*result)->records, kRecords + 1);
+}
+
+TEST_F(VerifyTest, VerifyFileSaysWhyItCannotOpen) {
+  auto r = verifyFile(dir_.file("missing.db"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("missing.db"), std::string::npos) << r.error().message;
 }
 
 TEST(Verify, RefusesSomethingThatIsNotALedger) {
