@@ -293,13 +293,8 @@ Result<std::vector<Approval>> Approvals::expire(core::TimePoint now) {
   if (!q) return q.error();
   q->bind(1, core::toUnixMillis(now));
   std::vector<std::string> due;
-  for (;;) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    due.push_back(approvalId(q->int64(0)));
-  }
-  q->reset();
+  if (auto done = q->forEach([&](auto&) { due.push_back(approvalId(q->int64(0))); }); !done)
+    return done.error();
   std::vector<Approval> out;
   for (const auto& id : due) {
     auto a = answer(id, std::nullopt, ApprovalState::timed_out, {});
@@ -328,12 +323,8 @@ Result<std::vector<Approval>> listApprovals(Database& db, bool pending_only, std
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);
   auto q = db.prepare(sql);
   if (!q) return q.error();
-  for (;;) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(readRow(*q));
-  }
+  if (auto done = q->forEach([&](auto&) { out.push_back(readRow(*q)); }); !done)
+    return done.error();
   return out;
 }
 

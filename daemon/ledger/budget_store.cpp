@@ -70,12 +70,8 @@ Result<std::vector<BudgetEntry>> BudgetStore::live() {
                         " FROM budget_reservations WHERE state IN ('reserved', 'committed') "
                         "ORDER BY id");
   if (!s) return s.error();
-  for (;;) {
-    auto row = s->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(rowToEntry(*s));
-  }
+  if (auto done = s->forEach([&](auto&) { out.push_back(rowToEntry(*s)); }); !done)
+    return done.error();
   return out;
 }
 

@@ -175,12 +175,8 @@ Result<std::vector<Pause>> listPauses(Database& db) {
   auto q = db.prepare(
       "SELECT device, uid, since_ms, reason, decision_seq FROM purchasing_pauses ORDER BY device");
   if (!q) return q.error();
-  for (;;) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(readRow(*q));
-  }
+  if (auto done = q->forEach([&](auto&) { out.push_back(readRow(*q)); }); !done)
+    return done.error();
   return out;
 }
 

@@ -58,6 +58,28 @@ class Statement {
   Result<bool> step();
   // Runs a statement that returns no rows to completion.
   Result<void> run();
+  // The row loop: calls `fn(*this)` for every row, then resets the statement (bindings cleared)
+  // so it can be bound and run again. `fn` returns void, or a Result<void> whose error stops the
+  // loop and is returned; a step error is returned as well.
+  template <class F>
+  Result<void> forEach(F&& fn) {
+    for (;;) {
+      auto row = step();
+      if (!row) {
+        reset();
+        return row.error();
+      }
+      if (!*row) break;
+      if constexpr (std::is_void_v<std::invoke_result_t<F&, Statement&>>) {
+        fn(*this);
+      } else if (auto r = fn(*this); !r) {
+        reset();
+        return r.error();
+      }
+    }
+    reset();
+    return {};
+  }
   void reset();
 
   // Columns are 0-based, as in SQLite.

@@ -122,16 +122,8 @@ Result<std::optional<json::object>> fetchDecision(Statement& q, std::int64_t seq
 
 Result<json::array> collect(Statement& q) {
   json::array out;
-  for (;;) {
-    auto row = q.step();
-    if (!row) {
-      q.reset();
-      return row.error();
-    }
-    if (!*row) break;
-    out.push_back(decisionJson(q));
-  }
-  q.reset();
+  if (auto done = q.forEach([&](auto&) { out.push_back(decisionJson(q)); }); !done)
+    return done.error();
   return out;
 }
 
@@ -606,23 +598,22 @@ Result<void> exportDecisions(Database& db, ExportFormat format, std::ostream& ou
     out << "seq,id,at,at_ms,kind,subject,input,outcome,reasons,policy_revision,causes,prev_hash,"
            "hash\r\n";
   }
-  for (;;) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    if (format == ExportFormat::jsonl) {
-      out << json::serialize(decisionJson(*q)) << '\n';
-      continue;
-    }
-    out << q->int64(0) << ',';
-    csvField(out, q->textView(1));
-    out << ',' << formatUtc(core::fromUnixMillis(q->int64(2))) << ',' << q->int64(2);
-    for (int col = 3; col <= 11; ++col) {
-      out << ',';
-      csvField(out, q->textView(col));
-    }
-    out << "\r\n";
-  }
+  if (auto done = q->forEach([&](auto&) {
+        if (format == ExportFormat::jsonl) {
+          out << json::serialize(decisionJson(*q)) << '\n';
+          return;
+        }
+        out << q->int64(0) << ',';
+        csvField(out, q->textView(1));
+        out << ',' << formatUtc(core::fromUnixMillis(q->int64(2))) << ',' << q->int64(2);
+        for (int col = 3; col <= 11; ++col) {
+          out << ',';
+          csvField(out, q->textView(col));
+        }
+        out << "\r\n";
+      });
+      !done)
+    return done.error();
   if (!out) return core::fail("export: writing the output failed");
   return {};
 }
@@ -700,12 +691,11 @@ Result<std::vector<BudgetUse>> readBudgetUse(Database& db, std::string_view mont
     } else {
       q->bind(1, month);
     }
-    for (;;) {
-      auto row = q->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      out.push_back(BudgetUse{q->text(0), q->int64(1), q->int64(2), 0, q->text(3)});
-    }
+    if (auto done = q->forEach([&](auto&) {
+          out.push_back(BudgetUse{q->text(0), q->int64(1), q->int64(2), 0, q->text(3)});
+        });
+        !done)
+      return done.error();
     return out;
   }
   for (std::string_view table : {"budget_use", "budgets"}) {
@@ -716,12 +706,8 @@ Result<std::vector<BudgetUse>> readBudgetUse(Database& db, std::string_view mont
     if (!info) return info.error();
     info->bind(1, table);
     std::set<std::string> columns;
-    for (;;) {
-      auto row = info->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      columns.insert(info->text(0));
-    }
+    if (auto done = info->forEach([&](auto&) { columns.insert(info->text(0)); }); !done)
+      return done.error();
     auto pick = [&](std::initializer_list<std::string_view> names) -> std::string {
       for (auto n : names) {
         if (columns.count(std::string(n))) return std::string(n);
@@ -747,12 +733,11 @@ Result<std::vector<BudgetUse>> readBudgetUse(Database& db, std::string_view mont
     auto q = db.prepare(sql);
     if (!q) return q.error();
     if (!month_col.empty() && !month.empty()) q->bind(1, month);
-    for (;;) {
-      auto row = q->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      out.push_back(BudgetUse{q->text(0), q->int64(1), q->int64(2), q->int64(3), q->text(4)});
-    }
+    if (auto done = q->forEach([&](auto&) {
+          out.push_back(BudgetUse{q->text(0), q->int64(1), q->int64(2), q->int64(3), q->text(4)});
+        });
+        !done)
+      return done.error();
     return out;
   }
   return out;

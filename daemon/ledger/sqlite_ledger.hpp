@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "ledger/chain.hpp"
@@ -18,6 +19,10 @@ inline constexpr std::size_t kMaxInputBytes = 1 << 20;  // room for a signed off
 inline constexpr std::size_t kMaxReasons = 64;
 inline constexpr std::size_t kMaxCauses = 64;
 inline constexpr std::size_t kMaxTextBytes = 1024;  // kind, subject, outcome, each reason
+
+// Whether `text` holds a control character (C0 or DEL); such text is refused in a decision's
+// kind, subject, outcome and reasons. Modules that stage decisions check with the same rule.
+bool hasControl(std::string_view text);
 
 class SqliteLedger final : public Ledger {
  public:

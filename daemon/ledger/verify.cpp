@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <utility>
 
 #include "ledger/chain.hpp"
 
@@ -129,7 +130,9 @@ class Walker {
       suspect = true;
     }
 
-    checkCheckpointsAt(r.seq, stored_hash);
+    // A checkpoint attests a record, wherever it now stands: a displaced genuine record still
+    // matches the checkpoint for the position it came from (one insert, one finding).
+    checkCheckpointsAt(origin.value_or(r.seq), stored_hash, suspect);
     prev_seq_ = r.seq;
     prev_hash_.assign(stored_hash);
     prev_suspect_ = suspect;
@@ -141,37 +144,50 @@ class Walker {
     std::stable_sort(checkpoints_.begin(), checkpoints_.end(), [](const auto& a, const auto& b) {
       return a.checkpoint.seq < b.checkpoint.seq;
     });
-    seen_.assign(checkpoints_.size(), false);
+    state_.assign(checkpoints_.size(), CheckpointState{});
   }
 
-  void checkCheckpointsAt(std::int64_t seq, std::string_view stored_hash) {
-    while (next_cp_ < checkpoints_.size() && checkpoints_[next_cp_].checkpoint.seq < seq)
-      ++next_cp_;
-    for (std::size_t i = next_cp_; i < checkpoints_.size() && checkpoints_[i].checkpoint.seq == seq;
-         ++i) {
-      seen_[i] = true;
-      const auto& c = checkpoints_[i];
-      if (c.checkpoint.head_hash != stored_hash) {
-        add(seq, Problem::diverged,
-            std::string(c.external ? "the external" : "a stored") + " checkpoint signed at " +
-                formatUtc(c.checkpoint.at) + " attests another hash for " + d(seq) +
-                ": history up to here was rewritten");
-        if (c.external) external_matches_ = false;
-      } else if (c.external) {
-        external_matches_ = true;
+  void checkCheckpointsAt(std::int64_t seq, std::string_view stored_hash, bool suspect) {
+    auto it = std::lower_bound(
+        checkpoints_.begin(), checkpoints_.end(), seq,
+        [](const StoredCheckpoint& c, std::int64_t s) { return c.checkpoint.seq < s; });
+    for (; it != checkpoints_.end() && it->checkpoint.seq == seq; ++it) {
+      auto& st = state_[static_cast<std::size_t>(it - checkpoints_.begin())];
+      if (it->checkpoint.head_hash == stored_hash) {
+        st.matched = true;
+      } else {
+        st.mismatched = true;
+        // A record that already has a finding of its own explains the mismatch.
+        st.explained = st.explained || suspect;
       }
     }
   }
 
-  // After the walk: checkpoints beyond the last record mean the tail was cut off.
+  // After the walk: checkpoints beyond the last record mean the tail was cut off; checkpoints
+  // no record matches mean history was rewritten. A rewrite is one finding: from the first
+  // record after the last checkpoint that still matches up to the first one that does not.
   void finish() {
+    std::optional<std::size_t> first_diverged;
+    std::size_t more_diverged = 0;
     for (std::size_t i = 0; i < checkpoints_.size(); ++i) {
       const auto& c = checkpoints_[i];
-      if (c.checkpoint.seq == 0) {
-        if (c.external) external_matches_ = true;
+      const auto& st = state_[i];
+      const bool matches = c.checkpoint.seq == 0 || st.matched;
+      if (c.external) external_matches_ = matches;
+      if (matches) {
+        if (c.checkpoint.seq > 0 && (!covered_ || c.checkpoint.seq >= covered_->checkpoint.seq))
+          covered_ = c;
         continue;
       }
-      if (seen_[i]) continue;
+      if (st.mismatched) {
+        if (st.explained) continue;
+        if (first_diverged) {
+          ++more_diverged;
+        } else {
+          first_diverged = i;
+        }
+        continue;
+      }
       if (c.checkpoint.seq > prev_seq_) {
         add(prev_seq_ + 1, Problem::truncated,
             "the ledger ends at " + (prev_seq_ > 0 ? d(prev_seq_) : std::string("nothing")) +
@@ -179,10 +195,31 @@ class Walker {
                 formatUtc(c.checkpoint.at) + " covers " + d(c.checkpoint.seq));
       }
       // A checkpoint whose record was deleted mid-chain is already a "deleted" finding.
-      if (c.external) external_matches_ = false;
+    }
+    if (first_diverged) {
+      const auto& c = checkpoints_[*first_diverged];
+      // The last checkpoint before it that still matches: history up to there is attested.
+      std::int64_t good = 0;
+      for (std::size_t i = 0; i < *first_diverged; ++i) {
+        if (state_[i].matched) good = std::max(good, checkpoints_[i].checkpoint.seq);
+      }
+      const std::int64_t from = good + 1;
+      std::string detail =
+          "history from " + d(from) + " to " + d(c.checkpoint.seq) +
+          " was rewritten (hashes recomputed): " + (c.external ? "the external" : "a stored") +
+          " checkpoint signed at " + formatUtc(c.checkpoint.at) + " attests another hash for " +
+          d(c.checkpoint.seq) + "; ";
+      detail += good > 0 ? "the last checkpoint that still matches covers " + d(good)
+                         : std::string("no earlier checkpoint matches");
+      if (more_diverged > 0) {
+        detail += "; " + std::to_string(more_diverged) + " more checkpoint(s) disagree as well";
+      }
+      add(from, Problem::diverged, std::move(detail));
     }
   }
 
+  // The newest checkpoint that matches the chain, if any.
+  const std::optional<StoredCheckpoint>& covered() const { return covered_; }
   std::vector<Finding>& findings() { return all_; }
   std::optional<bool> externalMatches() const { return external_matches_; }
 
@@ -196,8 +233,13 @@ class Walker {
   bool prev_suspect_ = false;
   std::vector<Finding> all_;
   std::vector<StoredCheckpoint> checkpoints_;
-  std::vector<bool> seen_;
-  std::size_t next_cp_ = 0;
+  struct CheckpointState {
+    bool matched = false;     // a record it attests has the signed hash
+    bool mismatched = false;  // a record at its position has another hash
+    bool explained = false;   // ... and that record already has a finding
+  };
+  std::vector<CheckpointState> state_;
+  std::optional<StoredCheckpoint> covered_;
   std::optional<bool> external_matches_;
 };
 
@@ -211,32 +253,31 @@ Result<std::vector<StoredCheckpoint>> loadCheckpoints(Database& db, Walker& walk
         "SELECT c.seq, c.head_hash, c.at_ms, c.key_id, c.signature, COALESCE(k.public_key, '') "
         "FROM checkpoints c LEFT JOIN checkpoint_keys k ON k.key_id = c.key_id ORDER BY c.id");
     if (!q) return q.error();
-    for (;;) {
-      auto row = q->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      Checkpoint c;
-      c.seq = q->int64(0);
-      c.head_hash = q->text(1);
-      c.at = core::fromUnixMillis(q->int64(2));
-      c.key_id = q->text(3);
-      c.signature = q->text(4);
-      c.public_key = q->text(5);
-      ++report.checkpoints_checked;
-      // A checkpoint that fails its signature attests nothing, so the chain is not compared
-      // with it (that would only add noise to the finding).
-      if (c.public_key.empty()) {
-        walker.add(
-            c.seq, Problem::unknown_key,
-            "a stored checkpoint names key " + c.key_id + ", which the ledger does not hold");
-      } else if (!signatureValid(c)) {
-        walker.add(c.seq, Problem::bad_signature,
-                   "the stored checkpoint for " + d(c.seq) + " signed at " + formatUtc(c.at) +
-                       " has an invalid signature");
-      } else {
-        out.push_back(StoredCheckpoint{std::move(c), false});
-      }
-    }
+    if (auto done = q->forEach([&](auto&) {
+          Checkpoint c;
+          c.seq = q->int64(0);
+          c.head_hash = q->text(1);
+          c.at = core::fromUnixMillis(q->int64(2));
+          c.key_id = q->text(3);
+          c.signature = q->text(4);
+          c.public_key = q->text(5);
+          ++report.checkpoints_checked;
+          // A checkpoint that fails its signature attests nothing, so the chain is not compared
+          // with it (that would only add noise to the finding).
+          if (c.public_key.empty()) {
+            walker.add(
+                c.seq, Problem::unknown_key,
+                "a stored checkpoint names key " + c.key_id + ", which the ledger does not hold");
+          } else if (!signatureValid(c)) {
+            walker.add(c.seq, Problem::bad_signature,
+                       "the stored checkpoint for " + d(c.seq) + " signed at " + formatUtc(c.at) +
+                           " has an invalid signature");
+          } else {
+            out.push_back(StoredCheckpoint{std::move(c), false});
+          }
+        });
+        !done)
+      return done.error();
   }
   return out;
 }
@@ -279,14 +320,22 @@ Result<VerifyReport> verify(Database& db, const std::optional<Checkpoint>& exter
   // decisions newer than the checkpoints, never the reverse.
   auto cps = loadCheckpoints(db, walker, report);
   if (!cps) return cps.error();
+  // Whether a stored checkpoint failed its own signature or key: then the ledger's key may have
+  // been replaced, and an external checkpoint with a key it does not hold may be the genuine one.
+  const bool stored_keys_doubtful = !walker.findings().empty();
   bool external_ok = true;
   if (external) {
     ++report.checkpoints_checked;
+    // Problems of the external file are the file's (seq 0), never a record's: a made-up file
+    // must not send the owner looking for a record that does not exist.
     const bool signed_ok = signatureValid(*external);
+    bool compare = signed_ok;
     if (!signed_ok) {
       external_ok = false;
-      walker.add(external->seq, Problem::bad_signature,
-                 "the external checkpoint for " + d(external->seq) + " has an invalid signature");
+      walker.add(0, Problem::bad_signature,
+                 "the checkpoint file's signature does not match its content (it claims " +
+                     d(external->seq) +
+                     "); the file was altered or made up and proves nothing about this ledger");
     } else {
       bool found = false;
       auto keys = db.hasTable("checkpoint_keys");
@@ -301,14 +350,18 @@ Result<VerifyReport> verify(Database& db, const std::optional<Checkpoint>& exter
       }
       if (!found) {
         external_ok = false;
-        walker.add(external->seq, Problem::unknown_key,
-                   "the external checkpoint was signed by key " + external->key_id +
-                       ", which the ledger no longer holds (its key was replaced)");
+        // Compared with the chain only when the ledger's own checkpoints are in doubt too (its
+        // key was replaced): otherwise the file most likely comes from another hub.
+        compare = stored_keys_doubtful;
+        walker.add(0, Problem::unknown_key,
+                   "the checkpoint file was signed by key " + external->key_id +
+                       ", which this ledger does not hold: " +
+                       (stored_keys_doubtful
+                            ? std::string("the ledger's key was replaced")
+                            : std::string("the file comes from another hub or was made up")));
       }
     }
-    // Compared with the chain even when its key is unknown: the copy outside the database is
-    // the trusted one, and a replaced key does not make its hash wrong.
-    if (signed_ok) cps->push_back(StoredCheckpoint{*external, true});
+    if (compare) cps->push_back(StoredCheckpoint{*external, true});
   }
   walker.setCheckpoints(std::move(*cps));
 
@@ -316,29 +369,33 @@ Result<VerifyReport> verify(Database& db, const std::optional<Checkpoint>& exter
       "SELECT seq, id, at_ms, kind, subject, input, outcome, reasons, policy_revision, causes, "
       "prev_hash, hash FROM decisions ORDER BY seq");
   if (!q) return q.error();
-  for (;;) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    DecisionRowView r;
-    r.seq = q->int64(0);
-    r.id = q->textView(1);
-    r.at_ms = q->int64(2);
-    r.kind = q->textView(3);
-    r.subject = q->textView(4);
-    r.input = q->textView(5);
-    r.outcome = q->textView(6);
-    r.reasons = q->textView(7);
-    r.policy_revision = q->textView(8);
-    r.causes = q->textView(9);
-    r.prev_hash = q->textView(10);
-    const std::string_view hash = q->textView(11);
-    if (auto w = walker.row(r, hash); !w) return w.error();
-    report.head_seq = r.seq;
-    report.head_hash.assign(hash);
-  }
+  if (auto done = q->forEach([&](auto&) -> core::Result<void> {
+        DecisionRowView r;
+        r.seq = q->int64(0);
+        r.id = q->textView(1);
+        r.at_ms = q->int64(2);
+        r.kind = q->textView(3);
+        r.subject = q->textView(4);
+        r.input = q->textView(5);
+        r.outcome = q->textView(6);
+        r.reasons = q->textView(7);
+        r.policy_revision = q->textView(8);
+        r.causes = q->textView(9);
+        r.prev_hash = q->textView(10);
+        const std::string_view hash = q->textView(11);
+        if (auto w = walker.row(r, hash); !w) return w.error();
+        report.head_seq = r.seq;
+        report.head_hash.assign(hash);
+        return {};
+      });
+      !done)
+    return done.error();
   walker.finish();
   if (external) report.extends_checkpoint = external_ok && walker.externalMatches().value_or(false);
+  if (const auto& c = walker.covered()) {
+    report.covered_seq = c->checkpoint.seq;
+    report.covered_at = c->checkpoint.at;
+  }
 
   auto& all = walker.findings();
   std::stable_sort(all.begin(), all.end(),
@@ -349,6 +406,13 @@ Result<VerifyReport> verify(Database& db, const std::optional<Checkpoint>& exter
   }
   report.findings = std::move(all);
   return report;
+}
+
+std::optional<std::int64_t> VerifyReport::firstBadSeq() const {
+  for (const auto& f : findings) {
+    if (f.seq > 0) return f.seq;
+  }
+  return std::nullopt;
 }
 
 boost::json::object toJson(const VerifyReport& report) {
@@ -362,10 +426,18 @@ boost::json::object toJson(const VerifyReport& report) {
   } else {
     o["extends_checkpoint"] = nullptr;
   }
-  if (report.findings.empty()) {
-    o["first_bad_seq"] = nullptr;
+  if (report.covered_seq) {
+    o["covered"] = boost::json::object{
+        {"seq", *report.covered_seq},
+        {"at", report.covered_at ? formatUtc(*report.covered_at) : std::string()}};
   } else {
-    o["first_bad_seq"] = report.findings.front().seq;
+    o["covered"] = nullptr;
+  }
+  o["uncovered"] = report.uncovered();
+  if (auto first = report.firstBadSeq()) {
+    o["first_bad_seq"] = *first;
+  } else {
+    o["first_bad_seq"] = nullptr;
   }
   boost::json::array findings;
   for (const auto& f : report.findings) {
@@ -377,7 +449,48 @@ boost::json::object toJson(const VerifyReport& report) {
   return o;
 }
 
-void renderVerify(const boost::json::object& report, const OutputStyle& style, std::ostream& out) {
+namespace {
+
+// `text` in lines of at most `width` display characters, broken between words (a word longer
+// than a line is broken inside); nothing is dropped.
+std::vector<std::string> wrapWords(std::string_view text, std::size_t width) {
+  std::vector<std::string> lines;
+  std::string line;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t space = text.find(' ', pos);
+    std::string_view word =
+        text.substr(pos, space == std::string_view::npos ? text.npos : space - pos);
+    pos = space == std::string_view::npos ? text.size() : space + 1;
+    if (word.empty()) continue;
+    while (displayWidth(word) > width) {
+      if (!line.empty()) lines.push_back(std::exchange(line, {}));
+      // Cut at a code point boundary after `width` code points.
+      std::size_t cut = 0, n = 0;
+      while (cut < word.size() && n < width) {
+        ++cut;
+        while (cut < word.size() && (static_cast<unsigned char>(word[cut]) & 0xC0) == 0x80)
+          ++cut;
+        ++n;
+      }
+      lines.emplace_back(word.substr(0, cut));
+      word.remove_prefix(cut);
+    }
+    if (word.empty()) continue;
+    if (!line.empty() && displayWidth(line) + 1 + displayWidth(word) > width) {
+      lines.push_back(std::exchange(line, {}));
+    }
+    if (!line.empty()) line += ' ';
+    line += word;
+  }
+  if (!line.empty() || lines.empty()) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace
+
+void renderVerify(const boost::json::object& report, const OutputStyle& style, std::ostream& out,
+                  std::size_t width) {
   auto num = [&](std::string_view key) -> std::int64_t {
     const auto* v = report.if_contains(key);
     return v && v->is_int64()
@@ -388,19 +501,55 @@ void renderVerify(const boost::json::object& report, const OutputStyle& style, s
   const bool ok = intact && intact->is_bool() && intact->as_bool();
   const auto* findings = report.if_contains("findings");
   const auto* first = report.if_contains("first_bad_seq");
+  // Findings about the checkpoint file (seq 0) blame the file, not a record.
+  std::size_t file_findings = 0;
+  if (findings && findings->is_array()) {
+    for (const auto& f : findings->as_array()) {
+      const auto* fo = f.if_object();
+      const auto* seq = fo ? fo->if_contains("seq") : nullptr;
+      if (seq && seq->is_int64() && seq->as_int64() == 0) ++file_findings;
+    }
+  }
+  const std::string counts = std::to_string(num("records")) + " decisions read, " +
+                             std::to_string(num("checkpoints_checked")) + " checkpoint(s) checked";
   if (ok) {
     out << paint("intact", Colour::green, style) << ": " << num("records") << " decisions, "
         << num("checkpoints_checked") << " checkpoint(s) checked\n";
+  } else if (first && first->is_int64()) {
+    out << paint("TAMPERED", Colour::red, style) << ": first bad record " << d(first->as_int64())
+        << " (" << counts << ")\n";
+  } else if (file_findings > 0) {
+    out << paint("checkpoint file rejected", Colour::red, style)
+        << ": it cannot vouch for this ledger; the chain itself shows no problem (" << counts
+        << ")\n";
   } else {
-    out << paint("TAMPERED", Colour::red, style) << ": first bad record "
-        << (first && first->is_int64() ? d(first->as_int64()) : std::string("?")) << " ("
-        << num("records") << " decisions read, " << num("checkpoints_checked")
-        << " checkpoint(s) checked)\n";
+    out << paint("TAMPERED", Colour::red, style) << " (" << counts << ")\n";
   }
   if (num("checkpoints_checked") == 0 && num("records") > 0) {
     out << paint("warning", Colour::yellow, style)
         << ": no signed checkpoint to compare with; a cut-off tail or a rewrite with recomputed "
            "hashes would go unnoticed\n";
+  }
+  if (num("checkpoints_checked") > 0 && num("uncovered") > 0) {
+    const std::int64_t head = num("records") > 0 ? num("uncovered") : 0;
+    const auto* covered = report.if_contains("covered");
+    const auto* co = covered ? covered->if_object() : nullptr;
+    std::int64_t from = 1;
+    std::string since = "no checkpoint matches any of them";
+    if (co) {
+      const auto* s = co->if_contains("seq");
+      const auto* at = co->if_contains("at");
+      if (s && s->is_int64()) {
+        from = s->as_int64() + 1;
+        since = "the newest checkpoint that matches covers " + d(s->as_int64()) +
+                (at && at->is_string() ? ", signed at " + std::string(at->as_string()) : "");
+      }
+    }
+    if (head > 0) {
+      out << paint("warning", Colour::yellow, style) << ": the newest " << head << " decision(s) ("
+          << d(from) << " to " << d(from + head - 1) << ") are not covered by any checkpoint ("
+          << since << "); they could be cut off or rewritten without a trace\n";
+    }
   }
   if (const auto* ext = report.if_contains("extends_checkpoint"); ext && ext->is_bool()) {
     out << "external checkpoint: "
@@ -409,7 +558,9 @@ void renderVerify(const boost::json::object& report, const OutputStyle& style, s
         << '\n';
   }
   if (findings && findings->is_array() && !findings->as_array().empty()) {
-    TextTable table({{"SEQ", true}, {"PROBLEM"}, {"DETAIL", false, 100}});
+    TextTable table({{"SEQ", true}, {"PROBLEM"}, {"DETAIL"}});
+    // SEQ and PROBLEM take at most ~25 columns; the detail wraps into the rest, never cut.
+    const std::size_t detail_width = width > 65 ? width - 25 : 40;
     for (const auto& f : findings->as_array()) {
       const auto* fo = f.if_object();
       if (!fo) continue;
@@ -418,8 +569,17 @@ void renderVerify(const boost::json::object& report, const OutputStyle& style, s
         return v && v->is_string() ? std::string(v->as_string()) : std::string();
       };
       const auto* seq = fo->if_contains("seq");
-      table.add({seq && seq->is_int64() ? d(seq->as_int64()) : "?", s("problem"), s("detail")},
-                {Colour::none, Colour::red, Colour::none});
+      const std::string where = !seq || !seq->is_int64() ? "?"
+                                : seq->as_int64() == 0   ? "file"
+                                                         : d(seq->as_int64());
+      const auto lines = wrapWords(printable(s("detail")), detail_width);
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (i == 0) {
+          table.add({where, s("problem"), lines[i]}, {Colour::none, Colour::red, Colour::none});
+        } else {
+          table.add({"", "", lines[i]});
+        }
+      }
     }
     table.print(out, style);
     if (num("findings_omitted") > 0) out << "… and " << num("findings_omitted") << " more\n";

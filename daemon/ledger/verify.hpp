@@ -32,7 +32,9 @@ enum class Problem {
 std::string_view problemName(Problem p);
 
 struct Finding {
-  std::int64_t seq = 0;  // the first sequence number that cannot be trusted
+  // The first sequence number that cannot be trusted; 0 when the finding is about the external
+  // checkpoint file, not about a record.
+  std::int64_t seq = 0;
   Problem problem = Problem::edited;
   std::string detail;
 };
@@ -45,10 +47,17 @@ struct VerifyReport {
   // Set when an external checkpoint was given: the ledger holds its record with the signed hash
   // and the signature is valid.
   std::optional<bool> extends_checkpoint;
+  // The newest checkpoint (stored or external) that matches the chain: records after it are
+  // attested by nothing but the chain itself (see README.md, "Threat model").
+  std::optional<std::int64_t> covered_seq;
+  std::optional<core::TimePoint> covered_at;
   std::vector<Finding> findings;  // by ascending seq; at most kMaxFindings
   std::size_t findings_omitted = 0;
 
   bool intact() const { return findings.empty(); }
+  std::int64_t uncovered() const { return head_seq - covered_seq.value_or(0); }
+  // The lowest record that can no longer be trusted (findings about the file excluded).
+  std::optional<std::int64_t> firstBadSeq() const;
 };
 
 inline constexpr std::size_t kMaxFindings = 100;
@@ -59,9 +68,12 @@ inline constexpr std::size_t kMaxFindings = 100;
 Result<VerifyReport> verify(Database& db, const std::optional<Checkpoint>& external = std::nullopt);
 
 // {"intact", "records", "head": {"seq", "hash"}, "checkpoints_checked", "extends_checkpoint",
-//  "first_bad_seq", "findings": [{"seq", "problem", "detail"}], "findings_omitted"}
+//  "covered": {"seq", "at"} | null, "uncovered": <records after it>, "first_bad_seq",
+//  "findings": [{"seq" (0: the checkpoint file), "problem", "detail"}], "findings_omitted"}
 boost::json::object toJson(const VerifyReport& report);
-// Human form of that document: a verdict line, then the findings as a table.
-void renderVerify(const boost::json::object& report, const OutputStyle& style, std::ostream& out);
+// Human form of that document: a verdict line, warnings, then the findings as a table whose
+// details wrap (never cut) to fit `width` columns.
+void renderVerify(const boost::json::object& report, const OutputStyle& style, std::ostream& out,
+                  std::size_t width = 100);
 
 }  // namespace steward::ledger

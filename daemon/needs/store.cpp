@@ -313,70 +313,66 @@ Result<std::vector<Need>> loadNeeds(ledger::Database& db, bool include_closed) {
   auto s = db.prepare(sql);
   if (!s) return s.error();
   std::vector<Need> out;
-  for (;;) {
-    auto row = s->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    Need n;
-    n.id = s->int64(0);
-    n.item_id = s->text(1);
-    n.category = s->text(2);
-    n.description = s->text(3);
-    auto kind = parseSignalKind(s->textView(4));
-    auto state = parseNeedState(s->textView(5));
-    if (!kind || !state)
-      return core::fail("need " + std::to_string(n.id) + ": unknown kind or state in the database");
-    n.kind = *kind;
-    n.state = *state;
-    n.quantity = static_cast<int>(s->int64(6));
-    n.opened_at = fromUnixMillis(s->int64(7));
-    n.updated_at = fromUnixMillis(s->int64(8));
-    n.order_from = fromUnixMillis(s->int64(9));
-    n.order_by = fromUnixMillis(s->int64(10));
-    n.needed_by = fromUnixMillis(s->int64(11));
-    n.last_signal_at = fromUnixMillis(s->int64(12));
-    n.expire_after = core::Duration{s->int64(13)};
-    n.reason = s->text(14);
-    n.detail = jsonObject(s->textView(15));
-    n.retailers = stringList(s->textView(16));
-    n.unit_price = optionalMoney(*s, 17, 18);
-    if (!s->isNull(19)) n.basket_id = s->int64(19);
-    n.order_id = s->text(20);
-    n.approval_required = s->int64(21) != 0;
-    n.held = s->int64(22) != 0;
-    n.hold_reasons = stringList(s->textView(23));
-    n.hold_revision = s->text(24);
-    n.retry_after = optionalTime(*s, 25);
-    n.closed_reason = s->text(26);
-    n.closed_at = optionalTime(*s, 27);
-    n.opened_seq = s->int64(28);
-    out.push_back(std::move(n));
-  }
+  if (auto done = s->forEach([&](auto&) -> core::Result<void> {
+        Need n;
+        n.id = s->int64(0);
+        n.item_id = s->text(1);
+        n.category = s->text(2);
+        n.description = s->text(3);
+        auto kind = parseSignalKind(s->textView(4));
+        auto state = parseNeedState(s->textView(5));
+        if (!kind || !state)
+          return core::fail("need " + std::to_string(n.id) +
+                            ": unknown kind or state in the database");
+        n.kind = *kind;
+        n.state = *state;
+        n.quantity = static_cast<int>(s->int64(6));
+        n.opened_at = fromUnixMillis(s->int64(7));
+        n.updated_at = fromUnixMillis(s->int64(8));
+        n.order_from = fromUnixMillis(s->int64(9));
+        n.order_by = fromUnixMillis(s->int64(10));
+        n.needed_by = fromUnixMillis(s->int64(11));
+        n.last_signal_at = fromUnixMillis(s->int64(12));
+        n.expire_after = core::Duration{s->int64(13)};
+        n.reason = s->text(14);
+        n.detail = jsonObject(s->textView(15));
+        n.retailers = stringList(s->textView(16));
+        n.unit_price = optionalMoney(*s, 17, 18);
+        if (!s->isNull(19)) n.basket_id = s->int64(19);
+        n.order_id = s->text(20);
+        n.approval_required = s->int64(21) != 0;
+        n.held = s->int64(22) != 0;
+        n.hold_reasons = stringList(s->textView(23));
+        n.hold_revision = s->text(24);
+        n.retry_after = optionalTime(*s, 25);
+        n.closed_reason = s->text(26);
+        n.closed_at = optionalTime(*s, 27);
+        n.opened_seq = s->int64(28);
+        out.push_back(std::move(n));
+        return {};
+      });
+      !done)
+    return done.error();
   auto src = db.prepare(
       "SELECT device_id, signal_key, signal_kind, severity, first_at_ms, last_at_ms, reports, "
       "active FROM need_sources WHERE need_id = ?1 ORDER BY first_at_ms, device_id, signal_key");
   if (!src) return src.error();
   for (auto& n : out) {
     src->bind(1, static_cast<std::int64_t>(n.id));
-    for (;;) {
-      auto row = src->step();
-      if (!row) {
-        src->reset();
-        return row.error();
-      }
-      if (!*row) break;
-      NeedSource ns;
-      ns.device_id = src->text(0);
-      ns.key = src->text(1);
-      ns.kind = parseSignalKind(src->textView(2)).value_or(discovery::SignalKind::consumable);
-      ns.severity = parseSeverity(src->textView(3)).value_or(discovery::Severity::info);
-      ns.first_at = fromUnixMillis(src->int64(4));
-      ns.last_at = fromUnixMillis(src->int64(5));
-      ns.reports = src->int64(6);
-      ns.active = src->int64(7) != 0;
-      n.sources.push_back(std::move(ns));
-    }
-    src->reset();
+    if (auto done = src->forEach([&](auto&) {
+          NeedSource ns;
+          ns.device_id = src->text(0);
+          ns.key = src->text(1);
+          ns.kind = parseSignalKind(src->textView(2)).value_or(discovery::SignalKind::consumable);
+          ns.severity = parseSeverity(src->textView(3)).value_or(discovery::Severity::info);
+          ns.first_at = fromUnixMillis(src->int64(4));
+          ns.last_at = fromUnixMillis(src->int64(5));
+          ns.reports = src->int64(6);
+          ns.active = src->int64(7) != 0;
+          n.sources.push_back(std::move(ns));
+        });
+        !done)
+      return done.error();
   }
   return out;
 }
@@ -512,13 +508,7 @@ Result<void> syncObservations(ledger::Database& db, const std::string& device_id
     if (!marked) return marked.error();
     marked->bind(1, device_id).bind(2, key);
     bool had_pending = false;
-    for (;;) {
-      auto row = marked->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      had_pending = true;
-    }
-    marked->reset();
+    if (auto done = marked->forEach([&](auto&) { had_pending = true; }); !done) return done.error();
     if (had_pending) {
       for (const auto& o : segment)
         if (auto r = put(o, false); !r) return r;
@@ -546,33 +536,32 @@ Result<std::vector<SeriesRow>> loadSeries(ledger::Database& db, bool with_observ
       "fc_interval_ms, fc_stale_after_ms, due_ms FROM need_series ORDER BY device_id, signal_key");
   if (!s) return s.error();
   std::vector<SeriesRow> out;
-  for (;;) {
-    auto row = s->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    SeriesRow r;
-    r.device_id = s->text(0);
-    r.key = s->text(1);
-    r.item_id = s->text(2);
-    r.kind = parseSignalKind(s->textView(3)).value_or(discovery::SignalKind::consumable);
-    r.unit = s->text(4);
-    r.refills = static_cast<int>(s->int64(5));
-    r.last_refill_at = optionalTime(*s, 6);
-    const std::string_view status = s->textView(7);
-    r.forecast.status = status == "depleting" ? ForecastStatus::depleting
-                        : status == "idle"    ? ForecastStatus::idle
-                                              : ForecastStatus::insufficient;
-    r.forecast.level = s->real(8);
-    r.forecast.rate_per_day = s->real(9);
-    r.forecast.runout = optionalTime(*s, 10);
-    r.forecast.points = static_cast<std::size_t>(s->int64(11));
-    r.forecast.first_at = fromUnixMillis(s->int64(12));
-    r.forecast.last_at = fromUnixMillis(s->int64(13));
-    r.forecast.typical_interval = core::Duration{s->int64(14)};
-    r.forecast.stale_after = core::Duration{s->int64(15)};
-    r.due = optionalTime(*s, 16);
-    out.push_back(std::move(r));
-  }
+  if (auto done = s->forEach([&](auto&) {
+        SeriesRow r;
+        r.device_id = s->text(0);
+        r.key = s->text(1);
+        r.item_id = s->text(2);
+        r.kind = parseSignalKind(s->textView(3)).value_or(discovery::SignalKind::consumable);
+        r.unit = s->text(4);
+        r.refills = static_cast<int>(s->int64(5));
+        r.last_refill_at = optionalTime(*s, 6);
+        const std::string_view status = s->textView(7);
+        r.forecast.status = status == "depleting" ? ForecastStatus::depleting
+                            : status == "idle"    ? ForecastStatus::idle
+                                                  : ForecastStatus::insufficient;
+        r.forecast.level = s->real(8);
+        r.forecast.rate_per_day = s->real(9);
+        r.forecast.runout = optionalTime(*s, 10);
+        r.forecast.points = static_cast<std::size_t>(s->int64(11));
+        r.forecast.first_at = fromUnixMillis(s->int64(12));
+        r.forecast.last_at = fromUnixMillis(s->int64(13));
+        r.forecast.typical_interval = core::Duration{s->int64(14)};
+        r.forecast.stale_after = core::Duration{s->int64(15)};
+        r.due = optionalTime(*s, 16);
+        out.push_back(std::move(r));
+      });
+      !done)
+    return done.error();
   if (!with_observations) return out;
   auto obs = db.prepare(
       "SELECT at_ms, level, pending FROM need_observations WHERE device_id = ?1 AND "
@@ -580,17 +569,12 @@ Result<std::vector<SeriesRow>> loadSeries(ledger::Database& db, bool with_observ
   if (!obs) return obs.error();
   for (auto& r : out) {
     obs->bind(1, r.device_id).bind(2, r.key);
-    for (;;) {
-      auto row = obs->step();
-      if (!row) {
-        obs->reset();
-        return row.error();
-      }
-      if (!*row) break;
-      Observation o{fromUnixMillis(obs->int64(0)), obs->real(1)};
-      (obs->int64(2) ? r.pending : r.segment).push_back(o);
-    }
-    obs->reset();
+    if (auto done = obs->forEach([&](auto&) {
+          Observation o{fromUnixMillis(obs->int64(0)), obs->real(1)};
+          (obs->int64(2) ? r.pending : r.segment).push_back(o);
+        });
+        !done)
+      return done.error();
   }
   return out;
 }
@@ -630,12 +614,11 @@ Result<std::vector<QuietRow>> loadQuiet(ledger::Database& db) {
       "signal_key");
   if (!s) return s.error();
   std::vector<QuietRow> out;
-  for (;;) {
-    auto row = s->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(QuietRow{s->text(0), s->text(1), fromUnixMillis(s->int64(2)), s->text(3)});
-  }
+  if (auto done = s->forEach([&](auto&) {
+        out.push_back(QuietRow{s->text(0), s->text(1), fromUnixMillis(s->int64(2)), s->text(3)});
+      });
+      !done)
+    return done.error();
   return out;
 }
 
@@ -664,21 +647,20 @@ Result<std::vector<MeterRow>> loadMeters(ledger::Database& db) {
       "reported_read_at_ms FROM need_meters ORDER BY device_id, signal_key");
   if (!s) return s.error();
   std::vector<MeterRow> out;
-  for (;;) {
-    auto row = s->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    MeterRow m;
-    m.device_id = s->text(0);
-    m.key = s->text(1);
-    m.item_id = s->text(2);
-    m.unit = s->text(3);
-    m.value = s->real(4);
-    m.read_at = fromUnixMillis(s->int64(5));
-    m.next_due = optionalTime(*s, 6);
-    m.reported_read_at = optionalTime(*s, 7);
-    out.push_back(std::move(m));
-  }
+  if (auto done = s->forEach([&](auto&) {
+        MeterRow m;
+        m.device_id = s->text(0);
+        m.key = s->text(1);
+        m.item_id = s->text(2);
+        m.unit = s->text(3);
+        m.value = s->real(4);
+        m.read_at = fromUnixMillis(s->int64(5));
+        m.next_due = optionalTime(*s, 6);
+        m.reported_read_at = optionalTime(*s, 7);
+        out.push_back(std::move(m));
+      });
+      !done)
+    return done.error();
   return out;
 }
 

@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <sstream>
+#include <thread>
+
+#include "ledger/background_verify.hpp"
 
 #include "ledger/chain.hpp"
 #include "ledger/checkpoint.hpp"
@@ -39,6 +44,51 @@ class VerifyTest : public LedgerTest {
     auto report = verify(db, external);
     EXPECT_TRUE(report.ok()) << report.error().message;
     return report.ok() ? *report : VerifyReport{};
+  }
+
+  // Records D<from>..D<to>, each caused by the one before.
+  void recordMore(int from, int to) {
+    for (int i = from; i <= to; ++i) {
+      record(makeDecision("order.confirmed", "order:o" + std::to_string(i),
+                          {{"amount", "12.34 EUR"}, {"n", i}}, "confirmed",
+                          std::vector<std::int64_t>{i - 1}));
+    }
+  }
+
+  // As an intruder who knows the canonical form would: edits D<seq> and recomputes every hash
+  // from there on, so the chain is consistent again. Closes the ledger first.
+  void rewriteFrom(int seq) {
+    close();
+    auto db = Database::open(path());
+    ASSERT_TRUE(db->exec(kUnlock).ok());
+    ASSERT_TRUE(
+        db->exec("UPDATE decisions SET input = replace(input, '12.34', '1.00') WHERE seq = " +
+                 std::to_string(seq))
+            .ok());
+    std::string prev;
+    auto q = db->prepare(
+        "SELECT seq, id, at_ms, kind, subject, input, outcome, reasons, policy_revision, causes, "
+        "prev_hash, hash FROM decisions ORDER BY seq");
+    std::vector<DecisionRow> rows;
+    std::vector<std::string> hashes;
+    while (*q->step()) {
+      rows.push_back({q->int64(0), q->text(1), q->int64(2), q->text(3), q->text(4), q->text(5),
+                      q->text(6), q->text(7), q->text(8), q->text(9), q->text(10)});
+      hashes.push_back(q->text(11));
+    }
+    q->reset();
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      auto& row = rows[i];
+      if (row.seq < seq) {
+        prev = hashes[i];
+        continue;
+      }
+      row.prev_hash = prev;
+      prev = sha256Hex(canonicalForm(row));
+      auto u = db->prepare("UPDATE decisions SET prev_hash = ?1, hash = ?2 WHERE seq = ?3");
+      u->bind(1, row.prev_hash).bind(2, prev).bind(3, row.seq);
+      ASSERT_TRUE(u->run().ok());
+    }
   }
 
   Checkpoint takeCheckpoint() {
@@ -251,10 +301,129 @@ TEST_F(VerifyTest, FindsAWholesaleRewriteThroughTheCheckpoint) {
     }
   }
   auto r = tamperAndVerify("", external);
-  ASSERT_FALSE(r.intact());
-  EXPECT_EQ(r.findings[0].seq, kRecords) << describe(r);
+  ASSERT_EQ(r.findings.size(), 1u) << describe(r);
+  // No earlier checkpoint matches: nothing from D1 on can be trusted.
+  EXPECT_EQ(r.findings[0].seq, 1) << describe(r);
   EXPECT_EQ(r.findings[0].problem, Problem::diverged);
+  EXPECT_NE(r.findings[0].detail.find("from D1 to D20"), std::string::npos) << describe(r);
   EXPECT_FALSE(r.extends_checkpoint.value_or(true));
+}
+
+TEST_F(VerifyTest, ARewriteIsBlamedFromTheLastCheckpointThatStillMatches) {
+  takeCheckpoint();  // D20
+  recordMore(21, 25);
+  takeCheckpoint();  // D25
+  recordMore(26, 30);
+  takeCheckpoint();  // D30
+  rewriteFrom(23);
+  auto r = tamperAndVerify("");
+  ASSERT_EQ(r.findings.size(), 1u) << describe(r);
+  EXPECT_EQ(r.findings[0].seq, 21) << describe(r);
+  EXPECT_EQ(r.findings[0].problem, Problem::diverged);
+  const std::string& detail = r.findings[0].detail;
+  EXPECT_NE(detail.find("from D21 to D25"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("still matches covers D20"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("1 more checkpoint(s) disagree"), std::string::npos) << detail;
+  ASSERT_TRUE(r.covered_seq.has_value());
+  EXPECT_EQ(*r.covered_seq, 20);
+}
+
+TEST_F(VerifyTest, OneForgedInsertIsOneFindingDespiteTheCheckpointsAfterIt) {
+  takeCheckpoint();  // D20
+  recordMore(21, 25);
+  takeCheckpoint();  // D25
+  recordMore(26, 30);
+  const Checkpoint external = takeCheckpoint();  // D30
+  auto r = tamperAndVerify(
+      std::string(kUnlock) +
+          "UPDATE decisions SET seq = -seq WHERE seq >= 10;"
+          "UPDATE decisions SET seq = -seq + 1 WHERE seq < 0;"
+          "INSERT INTO decisions VALUES (10, 'X1', 0, 'order.confirmed', 'order:evil', '{}', "
+          "'confirmed', '[]', '', '[]', (SELECT hash FROM decisions WHERE seq = 9), 'feed');",
+      external);
+  ASSERT_EQ(r.findings.size(), 1u) << describe(r);
+  EXPECT_EQ(r.findings[0].seq, 10);
+  EXPECT_EQ(r.findings[0].problem, Problem::inserted);
+  // The genuine records moved up by one still match what was signed for them.
+  EXPECT_TRUE(r.extends_checkpoint.value_or(false));
+}
+
+TEST_F(VerifyTest, AForgedCheckpointFileBlamesTheFileNotARecord) {
+  Checkpoint forged = takeCheckpoint();
+  forged.seq = 1224;  // a record this 20-record ledger never had
+  auto r = tamperAndVerify("", forged);
+  ASSERT_EQ(r.findings.size(), 1u) << describe(r);
+  EXPECT_EQ(r.findings[0].seq, 0);
+  EXPECT_EQ(r.findings[0].problem, Problem::bad_signature);
+  EXPECT_FALSE(r.firstBadSeq().has_value());
+  EXPECT_FALSE(r.extends_checkpoint.value_or(true));
+  auto doc = toJson(r);
+  EXPECT_TRUE(doc.at("first_bad_seq").is_null());
+  std::ostringstream text;
+  renderVerify(doc, OutputStyle{}, text);
+  EXPECT_NE(text.str().find("checkpoint file rejected"), std::string::npos) << text.str();
+  EXPECT_EQ(text.str().find("first bad record"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("file  bad-signature"), std::string::npos) << text.str();
+}
+
+TEST_F(VerifyTest, WarnsWhenTheHeadIsNotCoveredByAnyCheckpoint) {
+  takeCheckpoint();  // D20
+  recordMore(21, 25);
+  takeCheckpoint();  // D25, deleted below
+  auto r = tamperAndVerify(
+      "DROP TRIGGER checkpoints_append_only_delete; DELETE FROM checkpoints WHERE seq = 25;");
+  EXPECT_TRUE(r.intact()) << describe(r);
+  ASSERT_TRUE(r.covered_seq.has_value());
+  EXPECT_EQ(*r.covered_seq, 20);
+  EXPECT_EQ(r.uncovered(), 5);
+  auto doc = toJson(r);
+  EXPECT_EQ(doc.at("uncovered").as_int64(), 5);
+  std::ostringstream text;
+  renderVerify(doc, OutputStyle{}, text);
+  EXPECT_NE(text.str().find("warning: the newest 5 decision(s) (D21 to D25) are not covered by "
+                            "any checkpoint (the newest checkpoint that matches covers D20"),
+            std::string::npos)
+      << text.str();
+}
+
+TEST_F(VerifyTest, AFullyCoveredLedgerHasNoCoverageWarning) {
+  takeCheckpoint();
+  auto r = tamperAndVerify("");
+  EXPECT_EQ(r.uncovered(), 0);
+  std::ostringstream text;
+  renderVerify(toJson(r), OutputStyle{}, text);
+  EXPECT_EQ(text.str().find("warning"), std::string::npos) << text.str();
+}
+
+TEST_F(VerifyTest, LongDetailsWrapAndAreNeverCut) {
+  takeCheckpoint();
+  recordMore(21, 25);
+  takeCheckpoint();
+  rewriteFrom(22);
+  auto r = tamperAndVerify("");
+  ASSERT_EQ(r.findings.size(), 1u) << describe(r);
+  const std::string detail = r.findings[0].detail;
+  ASSERT_GT(detail.size(), 120u);
+  for (std::size_t width : {60u, 80u, 200u}) {
+    std::ostringstream text;
+    renderVerify(toJson(r), OutputStyle{}, text, width);
+    std::istringstream lines(text.str());
+    std::string line, joined;
+    bool in_table = false;
+    while (std::getline(lines, line)) {
+      if (line.rfind("SEQ", 0) == 0) {
+        in_table = true;
+        continue;
+      }
+      if (!in_table) continue;
+      EXPECT_LE(displayWidth(line), std::max<std::size_t>(width, 55)) << line;
+      // The detail column starts after SEQ ("D21") and PROBLEM ("diverged"), two spaces apart.
+      const std::size_t at = std::string("D21  diverged  ").size();
+      ASSERT_GT(line.size(), at) << line;
+      joined += (joined.empty() ? "" : " ") + line.substr(at);
+    }
+    EXPECT_EQ(joined, detail) << text.str();
+  }
 }
 
 TEST_F(VerifyTest, FindsAForgedStoredCheckpointSignature) {
@@ -283,7 +452,8 @@ TEST_F(VerifyTest, FindsAReplacedKey) {
   // matches any key the ledger holds.
   auto r = tamperAndVerify(
       "PRAGMA foreign_keys = OFF;"
-      "UPDATE checkpoint_keys SET public_key = '00' || substr(public_key, 3);",
+      "UPDATE checkpoint_keys SET public_key = CASE substr(public_key, 1, 2) WHEN '00' THEN '01' "
+      "ELSE '00' END || substr(public_key, 3);",
       external);
   EXPECT_FALSE(r.intact());
   bool unknown = false;
@@ -305,6 +475,53 @@ TEST_F(VerifyTest, ReportsJsonAndAHumanVerdict) {
   EXPECT_NE(plain.str().find("TAMPERED: first bad record D12"), std::string::npos) << plain.str();
   EXPECT_EQ(plain.str().find('\033'), std::string::npos);
   EXPECT_NE(coloured.str().find("\033[31m"), std::string::npos);
+}
+
+TEST_F(VerifyTest, RunsOnAWorkerThreadBesideTheOpenLedgerAndAnswersOnTheLoop) {
+  takeCheckpoint();
+  boost::asio::io_context loop;
+  // The loop has nothing else to do: keep it from stopping before the result is posted.
+  auto busy = boost::asio::make_work_guard(loop);
+  BackgroundVerifier verifier(loop.get_executor());
+  const auto loop_thread = std::this_thread::get_id();
+  std::optional<Result<VerifyReport>> result;
+  std::thread::id answered_on;
+  // The daemon's own connection stays open (and writes meanwhile): the worker reads its own.
+  ASSERT_TRUE(verifier.start(path(), std::nullopt, [&](Result<VerifyReport> r) {
+    answered_on = std::this_thread::get_id();
+    result = std::move(r);
+  }));
+  EXPECT_TRUE(verifier.running());
+  EXPECT_FALSE(verifier.start(path(), std::nullopt, [](Result<VerifyReport>) {
+    ADD_FAILURE() << "a second verify must not start while one runs";
+  }));
+  record(makeDecision("order.delivered", "order:o20", {}, "delivered", {20}));
+  while (!result) {
+    loop.run_one_for(std::chrono::seconds(30));
+  }
+  EXPECT_EQ(answered_on, loop_thread);
+  EXPECT_FALSE(verifier.running());
+  ASSERT_TRUE(result->ok()) << result->error().message;
+  EXPECT_TRUE((*result)->intact()) << describe(**result);
+  // A consistent snapshot: 20 records, or 21 if the append came first; never a torn read.
+  EXPECT_GE((*result)->records, kRecords);
+  EXPECT_EQ((*result)->covered_seq.value_or(0), kRecords);
+
+  // And again, once the first has finished: the worker is reused one at a time.
+  result.reset();
+  ASSERT_TRUE(
+      verifier.start(path(), std::nullopt, [&](Result<VerifyReport> r) { result = std::move(r); }));
+  while (!result) {
+    loop.run_one_for(std::chrono::seconds(30));
+  }
+  ASSERT_TRUE(result->ok());
+  EXPECT_EQ((*result)->records, kRecords + 1);
+}
+
+TEST_F(VerifyTest, VerifyFileSaysWhyItCannotOpen) {
+  auto r = verifyFile(dir_.file("missing.db"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("missing.db"), std::string::npos) << r.error().message;
 }
 
 TEST(Verify, RefusesSomethingThatIsNotALedger) {
