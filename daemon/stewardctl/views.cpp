@@ -17,14 +17,14 @@ namespace steward::stewardctl {
 namespace json = boost::json;
 using ledger::Colour;
 using ledger::Database;
+using ledger::displayWidth;
 using ledger::formatUtcShort;
+using ledger::kMaxChain;
 using ledger::OutputStyle;
 using ledger::paint;
 using ledger::parseUtc;
 using ledger::printable;
 using ledger::TextTable;
-using ledger::displayWidth;
-using ledger::kMaxChain;
 using ledger::truncateDisplay;
 template <class T>
 using Result = core::Result<T>;
