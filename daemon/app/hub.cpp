@@ -13,10 +13,10 @@
 #include "app/household.hpp"
 #include "app/owner_api.hpp"
 #include "bus/dbus_service.hpp"
-#include "bus/home_assistant.hpp"
 #include "discovery/avahi_browser.hpp"
 #include "discovery/device_hub.hpp"
 #include "discovery/dnssd.hpp"
+#include "ha/entities.hpp"
 #include "ledger/approvals.hpp"
 #include "ledger/budget_store.hpp"
 #include "ledger/checkpoint.hpp"
@@ -225,9 +225,10 @@ void Hub::buildOwnerSurfaces() {
     shutdown();
   });
 
-  bus::HomeAssistantOptions ha;
-  ha.discovery_prefix = config_.devices.discovery.homeassistant_prefix;
-  home_assistant_ = std::make_unique<bus::HomeAssistantEntities>(*mqtt_, *owner_api_, log_, ha);
+  ha::HomeAssistantOptions ha_options;
+  ha_options.discovery_prefix = config_.devices.discovery.homeassistant_prefix;
+  home_assistant_ =
+      std::make_unique<ha::HomeAssistantEntities>(*mqtt_, *owner_api_, log_, ha_options);
   home_assistant_->setCommandsAllowed(policy_->current()->home_assistant.commands);
   policy_->onReplaced([this](const std::shared_ptr<const policy::Policy>& p) {
     if (!home_assistant_) return;

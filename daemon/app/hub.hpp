@@ -49,8 +49,10 @@ class Purchasing;
 }
 namespace steward::bus {
 class DbusService;
-class HomeAssistantEntities;
 }  // namespace steward::bus
+namespace steward::ha {
+class HomeAssistantEntities;
+}  // namespace steward::ha
 
 namespace steward::app {
 
@@ -143,7 +145,7 @@ class Hub {
   std::unique_ptr<orders::Purchasing> purchasing_;
   std::unique_ptr<OwnerApi> owner_api_;
   std::unique_ptr<bus::DbusService> dbus_;
-  std::unique_ptr<bus::HomeAssistantEntities> home_assistant_;
+  std::unique_ptr<ha::HomeAssistantEntities> home_assistant_;
 
   bool soon_tick_pending_ = false;
   bool ready_sent_ = false;

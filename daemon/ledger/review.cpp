@@ -61,38 +61,6 @@ const json::array& arrayOf(const json::object& o, std::string_view key) {
   return v && v->is_array() ? v->as_array() : kEmpty;
 }
 
-std::string joined(const json::array& items, std::string_view sep, std::string_view prefix = {}) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += sep;
-    out += prefix;
-    out += item.is_string() ? printable(item.as_string()) : json::serialize(item);
-  }
-  return out;
-}
-
-std::string did(std::int64_t seq) {
-  return "D" + std::to_string(seq);
-}
-
-std::string shortTime(const json::object& d) {
-  return formatUtcShort(core::fromUnixMillis(intOf(d, "at_ms")));
-}
-
-Colour outcomeColour(std::string_view outcome) {
-  for (std::string_view bad : {"deny", "denied", "rejected", "timed-out", "cancelled", "failed"}) {
-    if (outcome == bad) return Colour::red;
-  }
-  for (std::string_view wait : {"needs-approval", "pending", "paused", "disputed"}) {
-    if (outcome == wait) return Colour::yellow;
-  }
-  for (std::string_view good :
-       {"allow", "allowed", "granted", "admitted", "chosen", "confirmed", "accepted", "resumed"}) {
-    if (outcome == good) return Colour::green;
-  }
-  return Colour::none;
-}
-
 std::string formatMinor(std::int64_t minor, std::string_view code) {
   core::Money m;
   m.minor = minor;
@@ -267,30 +235,6 @@ Result<json::array> offersFor(Database& db, std::int64_t rfq) {
   return rows;
 }
 
-std::string scoreText(const json::value* v) {
-  if (!v || v->is_null()) return "-";
-  if (v->is_double()) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", v->as_double());
-    return buf;
-  }
-  return json::serialize(*v);
-}
-
-// Compact input for a human: long "raw" evidence is summarised, the rest cut to `width`.
-std::string inputText(const json::value& input, std::size_t width) {
-  if (const auto* o = input.if_object()) {
-    json::object copy = *o;
-    if (auto* raw = copy.if_contains("raw");
-        raw && raw->is_string() && raw->as_string().size() > 40) {
-      *raw = "<signed message, " + std::to_string(raw->as_string().size()) + " bytes>";
-    }
-    return truncateDisplay(json::serialize(copy), width);
-  }
-  return truncateDisplay(input.is_string() ? printable(input.as_string()) : json::serialize(input),
-                         width);
-}
-
 void csvField(std::ostream& out, std::string_view text) {
   if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
     out << text;
@@ -371,45 +315,6 @@ Result<json::array> queryLog(Database& db, const LogQuery& query) {
   return rows;
 }
 
-void renderLog(const json::array& decisions, const OutputStyle& style, std::ostream& out) {
-  if (decisions.empty()) {
-    out << "no decisions match\n";
-    return;
-  }
-  TextTable table({{"SEQ", true},
-                   {"TIME (UTC)"},
-                   {"KIND"},
-                   {"SUBJECT", false, 36},
-                   {"OUTCOME"},
-                   {"REASONS", false, 60},
-                   {"CAUSES", false, 24}});
-  for (const auto& v : decisions) {
-    const auto* d = v.if_object();
-    if (!d) continue;
-    const std::string outcome = str(*d, "outcome");
-    const auto* reasons = d->if_contains("reasons");
-    const auto* causes = d->if_contains("causes");
-    table.add(
-        {str(*d, "id"), shortTime(*d), str(*d, "kind"), str(*d, "subject"), outcome,
-         reasons && reasons->is_array() ? joined(reasons->as_array(), "; ") : str(*d, "reasons"),
-         causes && causes->is_array() ? joined(causes->as_array(), ",", "D") : str(*d, "causes")},
-        {Colour::none, Colour::dim, Colour::none, Colour::none, outcomeColour(outcome)});
-  }
-  table.print(out, style);
-}
-
-Result<void> printLog(Database& db, const LogQuery& query, const OutputStyle& style,
-                      std::ostream& out) {
-  auto rows = queryLog(db, query);
-  if (!rows) return rows.error();
-  if (style.json) {
-    out << json::serialize(*rows) << '\n';
-  } else {
-    renderLog(*rows, style, out);
-  }
-  return {};
-}
-
 // --- explain -------------------------------------------------------------------------------
 
 Result<json::object> explainDecision(Database& db, std::string_view id) {
@@ -422,7 +327,7 @@ Result<json::object> explainDecision(Database& db, std::string_view id) {
   if (!q) return q.error();
   auto first = fetchDecision(*q, *target);
   if (!first) return first.error();
-  if (!*first) return core::fail("no decision " + did(*target));
+  if (!*first) return core::fail("no decision D" + std::to_string(*target));
 
   // Breadth-first over causes; every ancestor once, capped.
   std::set<std::int64_t> seen{*target};
@@ -479,107 +384,6 @@ Result<json::object> explainDecision(Database& db, std::string_view id) {
   return result;
 }
 
-void renderExplanation(const json::object& e, const OutputStyle& style, std::ostream& out) {
-  const auto& target = objectOf(e, "decision");
-  out << paint(str(target, "id"), Colour::bold, style) << "  " << str(target, "kind") << "  "
-      << str(target, "subject") << "  "
-      << paint(str(target, "outcome"), outcomeColour(str(target, "outcome")), style) << "  ("
-      << shortTime(target) << " UTC)\n\n";
-
-  out << paint("How it came about", Colour::bold, style) << " (oldest first):\n";
-  std::size_t id_width = 0;
-  for (const auto& v : arrayOf(e, "chain")) {
-    if (const auto* d = v.if_object()) id_width = std::max(id_width, displayWidth(str(*d, "id")));
-  }
-  for (const auto& v : arrayOf(e, "chain")) {
-    const auto* d = v.if_object();
-    if (!d) continue;
-    const std::string outcome = str(*d, "outcome");
-    const std::string id = str(*d, "id");
-    out << "  " << paint(id, Colour::bold, style) << std::string(id_width - displayWidth(id), ' ')
-        << "  " << shortTime(*d) << "  " << str(*d, "kind") << "  "
-        << (str(*d, "subject").empty() ? "-" : str(*d, "subject")) << "  → "
-        << paint(outcome, outcomeColour(outcome), style) << '\n';
-    if (const auto& causes = arrayOf(*d, "causes"); !causes.empty()) {
-      out << "      caused by  " << joined(causes, ", ", "D") << '\n';
-    }
-    if (const auto* in = d->if_contains("input");
-        in && !(in->is_object() && in->as_object().empty())) {
-      out << "      input      " << inputText(*in, 160) << '\n';
-    }
-    if (const auto& reasons = arrayOf(*d, "reasons"); !reasons.empty()) {
-      out << "      reasons    " << truncateDisplay(joined(reasons, "; "), 160) << '\n';
-    }
-    if (auto rev = str(*d, "policy_revision"); !rev.empty()) {
-      out << "      policy     " << rev.substr(0, 12) << '\n';
-    }
-  }
-  if (const auto* t = e.if_contains("chain_truncated"); t && t->is_bool() && t->as_bool()) {
-    out << "  … (chain cut at " << kMaxChain << " records)\n";
-  }
-
-  for (const auto& group : arrayOf(e, "offers")) {
-    const auto* g = group.if_object();
-    if (!g) continue;
-    out << '\n'
-        << paint("Offers", Colour::bold, style) << " answering " << str(*g, "rfq_id") << " ("
-        << str(*g, "subject") << "):\n";
-    const auto& offers = arrayOf(*g, "offers");
-    if (offers.empty()) {
-      out << "  none received\n";
-      continue;
-    }
-    TextTable table({{"OFFER"},
-                     {"ROUND", true},
-                     {"VENDOR", false, 24},
-                     {"TOTAL", true},
-                     {"DELIVERY"},
-                     {"SCORE", true},
-                     {"VERDICT"},
-                     {"WHY", false, 60}});
-    for (const auto& ov : offers) {
-      const auto* o = ov.if_object();
-      if (!o) continue;
-      const std::string verdict = str(*o, "verdict");
-      auto dash = [](std::string s) { return s.empty() ? std::string("-") : s; };
-      table.add(
-          {str(*o, "id"), std::to_string(intOf(*o, "round")), dash(str(*o, "vendor")),
-           dash(str(*o, "total")), dash(str(*o, "delivery")), scoreText(o->if_contains("score")),
-           dash(verdict), joined(arrayOf(*o, "reasons"), "; ")},
-          {Colour::none, Colour::none, Colour::none, Colour::none, Colour::none, Colour::none,
-           verdict == "chosen" ? Colour::green : (verdict.empty() ? Colour::none : Colour::red)});
-    }
-    table.print(out, style, "  ");
-  }
-
-  if (const auto& rules = arrayOf(e, "rules"); !rules.empty()) {
-    out << '\n' << paint("Rules that decided", Colour::bold, style) << ":\n";
-    for (const auto& rv : rules) {
-      const auto* r = rv.if_object();
-      if (!r) continue;
-      const std::string outcome = str(*r, "outcome");
-      out << "  " << str(*r, "id") << "  " << paint(outcome, outcomeColour(outcome), style) << "  "
-          << (arrayOf(*r, "rules").empty() ? "(no rule named)"
-                                           : joined(arrayOf(*r, "rules"), "; "));
-      if (auto rev = str(*r, "policy_revision"); !rev.empty())
-        out << "  (policy " << rev.substr(0, 12) << ")";
-      out << '\n';
-    }
-  }
-}
-
-Result<void> printExplanation(Database& db, std::string_view id, const OutputStyle& style,
-                              std::ostream& out) {
-  auto e = explainDecision(db, id);
-  if (!e) return e.error();
-  if (style.json) {
-    out << json::serialize(*e) << '\n';
-  } else {
-    renderExplanation(*e, style, out);
-  }
-  return {};
-}
-
 // --- export --------------------------------------------------------------------------------
 
 Result<ExportFormat> parseExportFormat(std::string_view name) {
@@ -629,46 +433,6 @@ Result<json::array> queryApprovals(Database& db, bool pending_only) {
   return out;
 }
 
-void renderApprovals(const json::array& approvals, const OutputStyle& style, std::ostream& out) {
-  if (approvals.empty()) {
-    out << "no approvals waiting\n";
-    return;
-  }
-  TextTable table({{"ID"},
-                   {"SUBJECT", false, 32},
-                   {"AMOUNT", true},
-                   {"STATE"},
-                   {"REQUESTED (UTC)"},
-                   {"EXPIRES (UTC)"},
-                   {"SUMMARY", false, 60}});
-  for (const auto& v : approvals) {
-    const auto* a = v.if_object();
-    if (!a) continue;
-    auto when = [&](std::string_view key) {
-      auto t = parseUtc(str(*a, key));
-      return t ? formatUtcShort(*t) : str(*a, key);
-    };
-    const std::string state = str(*a, "state");
-    const auto* summary = a->if_contains("summary");
-    table.add({str(*a, "id"), str(*a, "subject"), str(*a, "amount"), state, when("requested_at"),
-               when("expires_at"), summary ? inputText(*summary, 60) : ""},
-              {Colour::bold, Colour::none, Colour::none, outcomeColour(state)});
-  }
-  table.print(out, style);
-}
-
-Result<void> printApprovals(Database& db, bool pending_only, const OutputStyle& style,
-                            std::ostream& out) {
-  auto rows = queryApprovals(db, pending_only);
-  if (!rows) return rows.error();
-  if (style.json) {
-    out << json::serialize(*rows) << '\n';
-  } else {
-    renderApprovals(*rows, style, out);
-  }
-  return {};
-}
-
 // --- status --------------------------------------------------------------------------------
 
 Result<std::vector<BudgetUse>> readBudgetUse(Database& db, std::string_view month) {
@@ -692,7 +456,7 @@ Result<std::vector<BudgetUse>> readBudgetUse(Database& db, std::string_view mont
       q->bind(1, month);
     }
     if (auto done = q->forEach([&](auto&) {
-          out.push_back(BudgetUse{q->text(0), q->int64(1), q->int64(2), 0, q->text(3)});
+          out.push_back(BudgetUse{q->text(0), q->int64(1), q->int64(2), std::nullopt, q->text(3)});
         });
         !done)
       return done.error();
@@ -723,7 +487,7 @@ Result<std::vector<BudgetUse>> readBudgetUse(Database& db, std::string_view mont
     if (!columns.count("category") || spent.empty()) continue;  // not a shape we know
     // Column names come from the fixed lists above, never from the file.
     std::string sql = "SELECT category, " + spent + ", " + (reserved.empty() ? "0" : reserved) +
-                      ", " + (limit.empty() ? "0" : limit) + ", " +
+                      ", " + (limit.empty() ? "NULL" : limit) + ", " +
                       (currency.empty() ? "''" : currency) + " FROM " + std::string(table);
     if (!month_col.empty()) {
       sql += month.empty() ? " WHERE month = (SELECT MAX(month) FROM " + std::string(table) + ")"
@@ -734,27 +498,15 @@ Result<std::vector<BudgetUse>> readBudgetUse(Database& db, std::string_view mont
     if (!q) return q.error();
     if (!month_col.empty() && !month.empty()) q->bind(1, month);
     if (auto done = q->forEach([&](auto&) {
-          out.push_back(BudgetUse{q->text(0), q->int64(1), q->int64(2), q->int64(3), q->text(4)});
+          std::optional<std::int64_t> cap;
+          if (!limit.empty() && !q->isNull(3)) cap = q->int64(3);
+          out.push_back(BudgetUse{q->text(0), q->int64(1), q->int64(2), cap, q->text(4)});
         });
         !done)
       return done.error();
     return out;
   }
   return out;
-}
-
-std::string budgetBar(std::int64_t spent, std::int64_t reserved, std::int64_t limit,
-                      std::size_t width) {
-  if (limit <= 0) return "[" + std::string(width, ' ') + "]";
-  auto cells = [&](std::int64_t amount) {
-    const long double share = static_cast<long double>(std::max<std::int64_t>(amount, 0)) /
-                              static_cast<long double>(limit);
-    return static_cast<std::size_t>(std::min<long double>(std::floor(share * width), width));
-  };
-  const std::size_t s = cells(spent);
-  const std::size_t total = cells(spent + std::max<std::int64_t>(reserved, 0));
-  const std::size_t r = std::min(width - s, total > s ? total - s : 0);
-  return "[" + std::string(s, '#') + std::string(r, '+') + std::string(width - s - r, '-') + "]";
 }
 
 Result<json::object> queryStatus(Database& db, std::optional<std::vector<BudgetUse>> budgets) {
@@ -799,103 +551,15 @@ Result<json::object> queryStatus(Database& db, std::optional<std::vector<BudgetU
   }
   json::array budget_list;
   for (const auto& b : *budgets) {
-    budget_list.push_back(json::object{{"category", b.category},
-                                       {"spent_minor", b.spent_minor},
-                                       {"reserved_minor", b.reserved_minor},
-                                       {"limit_minor", b.limit_minor},
-                                       {"currency", b.currency}});
+    budget_list.push_back(json::object{
+        {"category", b.category},
+        {"spent_minor", b.spent_minor},
+        {"reserved_minor", b.reserved_minor},
+        {"limit_minor", b.limit_minor ? json::value(*b.limit_minor) : json::value(nullptr)},
+        {"currency", b.currency}});
   }
   status["budgets"] = std::move(budget_list);
   return status;
-}
-
-void renderStatus(const json::object& status, const OutputStyle& style, std::ostream& out) {
-  const auto& ledger = objectOf(status, "ledger");
-  out << paint("Ledger", Colour::bold, style) << "      ";
-  if (intOf(ledger, "head_seq") == 0) {
-    out << "empty\n";
-  } else {
-    auto at = parseUtc(str(ledger, "last_at"));
-    out << intOf(ledger, "head_seq") << " decisions, last " << did(intOf(ledger, "head_seq"))
-        << " at " << (at ? formatUtcShort(*at) : str(ledger, "last_at")) << " UTC\n";
-  }
-  out << paint("Checkpoint", Colour::bold, style) << "  ";
-  if (const auto* cp = status.if_contains("checkpoint"); cp && cp->is_object()) {
-    const auto& c = cp->as_object();
-    auto at = parseUtc(str(c, "at"));
-    out << did(intOf(c, "seq")) << " signed " << (at ? formatUtcShort(*at) : str(c, "at"))
-        << " UTC by key " << str(c, "key_id") << '\n';
-  } else {
-    out << paint("none yet", Colour::yellow, style) << '\n';
-  }
-
-  const auto& purchasing = objectOf(status, "purchasing");
-  out << paint("Purchasing", Colour::bold, style) << "  ";
-  const auto* paused = purchasing.if_contains("paused");
-  const auto& pauses = arrayOf(purchasing, "pauses");
-  bool first_line = true;
-  if (!(paused && paused->is_bool() && paused->as_bool())) {
-    out << paint("active", Colour::green, style) << '\n';
-    first_line = false;
-  }
-  for (const auto& pv : pauses) {
-    const auto* p = pv.if_object();
-    if (!p) continue;
-    if (!first_line) out << "            ";
-    first_line = false;
-    const std::string device = str(*p, "device");
-    auto since = parseUtc(str(*p, "since"));
-    out << paint(device.empty() ? "PAUSED" : "paused for device " + device, Colour::yellow, style)
-        << " since " << (since ? formatUtcShort(*since) : str(*p, "since")) << " UTC by uid "
-        << intOf(*p, "uid");
-    if (auto reason = str(*p, "reason"); !reason.empty())
-      out << " (" << truncateDisplay(reason, 60) << ")";
-    out << '\n';
-  }
-
-  const auto pending = intOf(objectOf(status, "approvals"), "pending");
-  out << paint("Approvals", Colour::bold, style) << "   "
-      << paint(std::to_string(pending) + " pending", pending > 0 ? Colour::yellow : Colour::none,
-               style)
-      << '\n';
-
-  const auto& budgets = arrayOf(status, "budgets");
-  out << paint("Budgets", Colour::bold, style) << "     ";
-  if (budgets.empty()) {
-    out << "no budget data\n";
-    return;
-  }
-  out << "this month\n";
-  TextTable table(
-      {{"CATEGORY"}, {"USE"}, {"SPENT", true}, {"RESERVED", true}, {"CAP", true}, {"", true}});
-  for (const auto& bv : budgets) {
-    const auto* b = bv.if_object();
-    if (!b) continue;
-    const std::int64_t spent = intOf(*b, "spent_minor"), reserved = intOf(*b, "reserved_minor"),
-                       limit = intOf(*b, "limit_minor");
-    const std::string currency = str(*b, "currency");
-    const std::int64_t pct = limit > 0 ? (spent + reserved) * 100 / limit : 0;
-    const Colour c = limit <= 0   ? Colour::none
-                     : pct >= 100 ? Colour::red
-                     : pct >= 80  ? Colour::yellow
-                                  : Colour::green;
-    table.add({str(*b, "category"), budgetBar(spent, reserved, limit), formatMinor(spent, currency),
-               formatMinor(reserved, currency), limit > 0 ? formatMinor(limit, currency) : "no cap",
-               limit > 0 ? std::to_string(pct) + "%" : ""},
-              {Colour::none, c, Colour::none, Colour::none, Colour::none, c});
-  }
-  table.print(out, style, "  ");
-}
-
-Result<void> printStatus(Database& db, const OutputStyle& style, std::ostream& out) {
-  auto s = queryStatus(db);
-  if (!s) return s.error();
-  if (style.json) {
-    out << json::serialize(*s) << '\n';
-  } else {
-    renderStatus(*s, style, out);
-  }
-  return {};
 }
 
 }  // namespace steward::ledger

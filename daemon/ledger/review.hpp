@@ -1,6 +1,6 @@
 // The owner's view of the ledger, behind `stewardctl log | explain | export | approvals | status`:
-// each listing has a query (a JSON document, also what D-Bus returns), a renderer (aligned
-// tables, colour only when told the output is a terminal) and a print* shortcut doing both.
+// each listing is a query answering a JSON document (also what D-Bus returns); stewardctl's
+// views draw them (daemon/stewardctl/views.hpp), so a listing looks the same from either source.
 // All of them work on a read-only connection and tolerate tables of modules never opened.
 #pragma once
 
@@ -39,9 +39,6 @@ Result<core::TimePoint> parseSince(std::string_view text, core::TimePoint now);
 
 // Fails on a malformed kind filter or a database error.
 Result<boost::json::array> queryLog(Database& db, const LogQuery& query);
-void renderLog(const boost::json::array& decisions, const OutputStyle& style, std::ostream& out);
-Result<void> printLog(Database& db, const LogQuery& query, const OutputStyle& style,
-                      std::ostream& out);
 
 // --- explain -------------------------------------------------------------------------------
 // `id`: "D42" or "42" (a decision), "A3" (an approval: its latest decision), or a subject such as
@@ -51,10 +48,6 @@ Result<void> printLog(Database& db, const LogQuery& query, const OutputStyle& st
 //  "rules": [{"seq","outcome","rules","policy_revision"}], "chain_truncated"}
 // Fails with "no decision ..." when nothing matches.
 Result<boost::json::object> explainDecision(Database& db, std::string_view id);
-void renderExplanation(const boost::json::object& explanation, const OutputStyle& style,
-                       std::ostream& out);
-Result<void> printExplanation(Database& db, std::string_view id, const OutputStyle& style,
-                              std::ostream& out);
 inline constexpr std::size_t kMaxChain = 500;  // records shown by explain
 
 // --- export --------------------------------------------------------------------------------
@@ -66,37 +59,29 @@ Result<void> exportDecisions(Database& db, ExportFormat format, std::ostream& ou
 
 // --- approvals -----------------------------------------------------------------------------
 Result<boost::json::array> queryApprovals(Database& db, bool pending_only);
-void renderApprovals(const boost::json::array& approvals, const OutputStyle& style,
-                     std::ostream& out);
-Result<void> printApprovals(Database& db, bool pending_only, const OutputStyle& style,
-                            std::ostream& out);
 
 // --- status --------------------------------------------------------------------------------
 struct BudgetUse {
   std::string category;
   std::int64_t spent_minor = 0;
   std::int64_t reserved_minor = 0;
-  std::int64_t limit_minor = 0;  // 0: no cap
-  std::string currency;          // ISO 4217
+  std::optional<std::int64_t> limit_minor;  // none: no cap (0 is a cap that allows nothing)
+  std::string currency;                     // ISO 4217
 };
 // A month's use ('YYYY-MM' in the household's zone; "" = the latest month present) from the
 // policy module's `budget_reservations` table (committed = spent, reserved = reserved; caps are
-// in the policy, so limit_minor is 0 and the caller may fill it in), or else from a table or view
-// `budget_use` / `budgets` with columns category, spent_minor (or spent) and optionally
+// in the policy, so limit_minor is empty and the caller may fill it in), or else from a table or
+// view `budget_use` / `budgets` with columns category, spent_minor (or spent) and optionally
 // limit_minor (cap_minor, monthly_cap_minor), reserved_minor, currency, month. Empty when there
 // is no such table.
 Result<std::vector<BudgetUse>> readBudgetUse(Database& db, std::string_view month = {});
 
 // {"ledger": {"head_seq","head_hash","last_at"}, "checkpoint": {...}|null,
 //  "purchasing": {"paused", "pauses": [...]}, "approvals": {"pending"},
-//  "budgets": [{"category","spent_minor","reserved_minor","limit_minor","currency"}]}
+//  "budgets": [{"category","spent_minor","reserved_minor","limit_minor" (null: no cap),
+//  "currency"}]}
 // `budgets` given by the caller (the daemon's live book) or read with readBudgetUse().
 Result<boost::json::object> queryStatus(Database& db,
                                         std::optional<std::vector<BudgetUse>> budgets = {});
-void renderStatus(const boost::json::object& status, const OutputStyle& style, std::ostream& out);
-Result<void> printStatus(Database& db, const OutputStyle& style, std::ostream& out);
-// "[##########----------]" for spent (and reserved as '+') against the cap.
-std::string budgetBar(std::int64_t spent, std::int64_t reserved, std::int64_t limit,
-                      std::size_t width = 20);
 
 }  // namespace steward::ledger

@@ -35,33 +35,6 @@ std::size_t bytesAvailable(int fd) {
 
 }  // namespace
 
-bool topicMatches(std::string_view filter, std::string_view topic) {
-  // Topics starting with '$' are not matched by filters starting with a wildcard (§4.7.2).
-  if (!topic.empty() && topic[0] == '$' && !filter.empty() &&
-      (filter[0] == '+' || filter[0] == '#'))
-    return false;
-  std::size_t f = 0, t = 0;
-  for (;;) {
-    const std::size_t fe = std::min(filter.find('/', f), filter.size());
-    const std::string_view flevel = filter.substr(f, fe - f);
-    if (flevel == "#") return true;
-    if (t > topic.size()) return false;
-    const std::size_t te = std::min(topic.find('/', t), topic.size());
-    const std::string_view tlevel = topic.substr(t, te - t);
-    if (flevel != "+" && flevel != tlevel) return false;
-    const bool filterDone = fe == filter.size();
-    const bool topicDone = te == topic.size();
-    if (filterDone || topicDone) {
-      // "a/#" also matches "a" (the parent level).
-      if (filterDone && topicDone) return true;
-      if (topicDone && filter.substr(fe) == "/#") return true;
-      return false;
-    }
-    f = fe + 1;
-    t = te + 1;
-  }
-}
-
 MosquittoClient::MosquittoClient(asio::any_io_executor executor, MosquittoOptions options,
                                  core::Logger& log)
     : executor_(std::move(executor)),

@@ -55,7 +55,7 @@ std::string_view verbName(Verb verb) {
 
 std::string usage() {
   return "usage: stewardctl [--bus ADDRESS | --system] [--db PATH] [--config FILE] [--json]\n"
-         "                  [--color | --no-color] COMMAND [ARGS]\n"
+         "                  [--color | --no-color] [--wide] COMMAND [ARGS]\n"
          "\n"
          "Reading (over D-Bus, or from the database file with --db or when stewardd is not\n"
          "running):\n"
@@ -104,6 +104,8 @@ core::Result<Invocation> parseArguments(std::span<const std::string> args) {
     core::Result<void> taken;
     if (a == "--json") {
       inv.json = true;
+    } else if (a == "--wide") {
+      inv.wide = true;
     } else if (a == "--color" || a == "--colour") {
       inv.colour = true;
     } else if (a == "--no-color" || a == "--no-colour") {

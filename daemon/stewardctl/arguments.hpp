@@ -39,6 +39,7 @@ struct Invocation {
   std::optional<std::string> config;  // stewardd.toml to find the database and the bus
   bool json = false;
   std::optional<bool> colour;  // --color / --no-color; default: only on a terminal
+  bool wide = false;           // --wide: tables as wide as their content, not the terminal
 
   Verb verb = Verb::status;
   std::string target;  // explain ID, approve/reject ID, cancel ORDER, pause/resume DEVICE

@@ -17,8 +17,10 @@
 #include "policy/cli.hpp"
 #include "policy/loader.hpp"
 #include "stewardctl/arguments.hpp"
+#include "stewardctl/fit.hpp"
 #include "stewardctl/hub_client.hpp"
 #include "stewardctl/render.hpp"
+#include "stewardctl/views.hpp"
 
 namespace steward::stewardctl {
 
@@ -33,6 +35,9 @@ struct Context {
   core::TimePoint now;
   std::ostream& out;
   std::ostream& err;
+  std::size_t width = 80;  // 0: --wide
+
+  Layout layout() const { return Layout{style, width, now}; }
 
   int fail(const std::string& message) const {
     err << "stewardctl: " << message << '\n';
@@ -49,7 +54,11 @@ std::vector<ledger::BudgetUse> budgetsWithCaps(ledger::Database& db, const Conte
   std::vector<ledger::BudgetUse> budgets = use ? std::move(*use) : std::vector<ledger::BudgetUse>{};
   const std::string dir = ctx.config.policy_directory;
   auto load = policy::loadPolicy(std::span<const std::string>(&dir, 1));
-  if (!load.policy) return budgets;
+  if (!load.policy) {
+    ctx.err << "stewardctl: budget caps are not shown: no readable policy in " << dir
+            << " (give --config with the daemon's stewardd.toml)\n";
+    return budgets;
+  }
   for (const auto& [category, budget] : load.policy->budgets) {
     auto it = std::find_if(budgets.begin(), budgets.end(),
                            [&](const ledger::BudgetUse& b) { return b.category == category; });
@@ -60,7 +69,7 @@ std::vector<ledger::BudgetUse> budgetsWithCaps(ledger::Database& db, const Conte
       budgets.push_back(fresh);
       it = budgets.end() - 1;
     }
-    if (it->limit_minor == 0) it->limit_minor = budget.monthly.minor;
+    if (!it->limit_minor) it->limit_minor = budget.monthly.minor;
     if (it->currency.empty()) it->currency = std::string(budget.monthly.currency.view());
   }
   return budgets;
@@ -82,14 +91,32 @@ int runOnDatabase(const Context& ctx, const std::string& path) {
       if (inv.json)
         ctx.out << json::serialize(*status) << '\n';
       else
-        ledger::renderStatus(*status, ctx.style, ctx.out);
+        renderStatus(*status, ctx.style, ctx.out);
       return kExitOk;
     }
-    case Verb::devices:
-      return done(discovery::printDevices(
-          db, ctx.out, inv.json ? discovery::ReportFormat::json : discovery::ReportFormat::table));
-    case Verb::needs:
-      return done(needs::writeNeedsReport(db, ctx.now, {inv.json, inv.all}, ctx.out));
+    case Verb::devices: {
+      // The same document the daemon sends, drawn by the same view.
+      std::ostringstream document;
+      if (auto r = discovery::printDevices(db, document, discovery::ReportFormat::json); !r)
+        return ctx.fail(r.error().message);
+      boost::system::error_code ec;
+      const json::value devices = json::parse(document.str(), ec);
+      if (ec) return ctx.fail("the devices report is not JSON: " + ec.message());
+      if (inv.json)
+        ctx.out << json::serialize(devices) << '\n';
+      else
+        renderDevices(devices, ctx.layout(), ctx.out);
+      return kExitOk;
+    }
+    case Verb::needs: {
+      auto list = needs::needsJson(db, ctx.now, inv.all);
+      if (!list) return ctx.fail(list.error().message);
+      if (inv.json)
+        ctx.out << json::serialize(*list) << '\n';
+      else
+        renderNeeds(*list, ctx.layout(), ctx.out);
+      return kExitOk;
+    }
     case Verb::log: {
       ledger::LogQuery query;
       if (!inv.since.empty()) {
@@ -100,10 +127,10 @@ int runOnDatabase(const Context& ctx, const std::string& path) {
       query.device = inv.device;
       query.kind = inv.kind;
       query.limit = inv.limit;
-      return done(ledger::printLog(db, query, ctx.style, ctx.out));
+      return done(printLog(db, query, ctx.style, ctx.out));
     }
     case Verb::explain:
-      return done(ledger::printExplanation(db, inv.target, ctx.style, ctx.out));
+      return done(printExplanation(db, inv.target, ctx.style, ctx.out));
     case Verb::verify: {
       std::optional<ledger::Checkpoint> external;
       if (!inv.checkpoint.empty()) {
@@ -131,7 +158,7 @@ int runOnDatabase(const Context& ctx, const std::string& path) {
       return done(ledger::exportDecisions(db, *format, ctx.out));
     }
     case Verb::approvals:
-      return done(ledger::printApprovals(db, true, ctx.style, ctx.out));
+      return done(printApprovals(db, true, ctx.style, ctx.out));
     default:
       return ctx.fail(std::string(verbName(inv.verb)) + " needs the running daemon");
   }
@@ -191,15 +218,14 @@ std::optional<int> runOverDbus(const Context& ctx, HubClient& hub) {
 
   switch (inv.verb) {
     case Verb::status:
-      return text(
-          [](P& p) { return p.Status(); },
-          [&](const json::value& v) { ledger::renderStatus(object(v), ctx.style, ctx.out); });
+      return text([](P& p) { return p.Status(); },
+                  [&](const json::value& v) { renderStatus(object(v), ctx.style, ctx.out); });
     case Verb::devices:
       return text([](P& p) { return p.Devices(); },
-                  [&](const json::value& v) { renderTable(v, ctx.style, ctx.out); });
+                  [&](const json::value& v) { renderDevices(v, ctx.layout(), ctx.out); });
     case Verb::needs:
       return text([](P& p) { return p.Needs(); },
-                  [&](const json::value& v) { renderTable(v, ctx.style, ctx.out); });
+                  [&](const json::value& v) { renderNeeds(v, ctx.layout(), ctx.out); });
     case Verb::log: {
       std::int64_t since_ms = 0;
       if (!inv.since.empty()) {
@@ -208,12 +234,11 @@ std::optional<int> runOverDbus(const Context& ctx, HubClient& hub) {
         since_ms = std::max<std::int64_t>(1, core::toUnixMillis(*since));
       }
       return text([&](P& p) { return p.Log(since_ms, inv.device, inv.kind, inv.limit); },
-                  [&](const json::value& v) { ledger::renderLog(array(v), ctx.style, ctx.out); });
+                  [&](const json::value& v) { renderLog(array(v), ctx.style, ctx.out); });
     }
     case Verb::explain:
-      return text(
-          [&](P& p) { return p.Explain(target); },
-          [&](const json::value& v) { ledger::renderExplanation(object(v), ctx.style, ctx.out); });
+      return text([&](P& p) { return p.Explain(target); },
+                  [&](const json::value& v) { renderExplanation(object(v), ctx.style, ctx.out); });
     case Verb::verify: {
       auto reply = hub.call<std::tuple<bool, std::string>>([](P& p) { return p.Verify(); });
       if (!reply.ok()) {
@@ -236,9 +261,8 @@ std::optional<int> runOverDbus(const Context& ctx, HubClient& hub) {
       return kExitOk;
     }
     case Verb::approvals:
-      return text(
-          [](P& p) { return p.Approvals(); },
-          [&](const json::value& v) { ledger::renderApprovals(array(v), ctx.style, ctx.out); });
+      return text([](P& p) { return p.Approvals(); },
+                  [&](const json::value& v) { renderApprovals(array(v), ctx.style, ctx.out); });
     case Verb::approve:
       return text([&](P& p) { return p.Approve(target); }, answer("approved " + target));
     case Verb::reject:
@@ -286,7 +310,26 @@ int run(std::span<const std::string> args, std::ostream& out, std::ostream& err,
     return kExitFailed;
   }
 
-  Context ctx{inv, load.config, {}, clock.now(), out, err};
+  // --json documents are buffered and written again with plain numbers (93, 1.2; never 9.3E1).
+  std::ostringstream json_buffer;
+  Context ctx{inv, load.config, {}, clock.now(), inv.json ? json_buffer : out, err};
+  ctx.width = inv.wide ? 0 : env.terminal_columns > 0 ? env.terminal_columns : 80;
+  struct Flush {
+    const Invocation& inv;
+    std::ostringstream& buffer;
+    std::ostream& out;
+    ~Flush() {
+      if (!inv.json) return;
+      boost::system::error_code ec;
+      const json::value value = json::parse(buffer.str(), ec);
+      if (ec) {
+        out << buffer.str();  // not one document (an export, or a message): as it was written
+        return;
+      }
+      writePlainJson(value, out);
+      out << '\n';
+    }
+  } flush{inv, json_buffer, out};
   ctx.style.json = inv.json;
   ctx.style.colour = !inv.json && inv.colour.value_or(env.stdout_is_terminal && !env.no_color);
 

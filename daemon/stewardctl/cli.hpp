@@ -16,8 +16,9 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 
 struct Environment {
-  bool stdout_is_terminal = false;  // colour only then (and never with --json or NO_COLOR)
-  bool no_color = false;            // $NO_COLOR is set
+  bool stdout_is_terminal = false;   // colour only then (and never with --json or NO_COLOR)
+  bool no_color = false;             // $NO_COLOR is set
+  std::size_t terminal_columns = 0;  // the terminal's width; 0: not a terminal (80 is used)
   std::string default_config = "/etc/steward/stewardd.toml";
   const core::Clock* clock = nullptr;  // "now" for --since 48h and forecasts; system clock if null
 };

@@ -1,4 +1,5 @@
 // stewardctl: the household owner's tool for Steward (see cli.hpp and `stewardctl --help`).
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,6 +14,8 @@ int main(int argc, char** argv) {
   steward::stewardctl::Environment env;
   env.stdout_is_terminal = ::isatty(STDOUT_FILENO) == 1;
   env.no_color = std::getenv("NO_COLOR") != nullptr;
+  if (winsize ws{}; env.stdout_is_terminal && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+    env.terminal_columns = ws.ws_col;
   const int code = steward::stewardctl::run(args, std::cout, std::cerr, env);
   std::cout.flush();
   return code;

@@ -1,6 +1,8 @@
 // See render.hpp.
 #include "stewardctl/render.hpp"
 
+#include "stewardctl/fit.hpp"
+
 #include <boost/json.hpp>
 #include <string>
 #include <vector>
@@ -10,8 +12,6 @@ namespace steward::stewardctl {
 namespace json = boost::json;
 
 namespace {
-
-constexpr std::size_t kMaxCell = 60;
 
 std::string cell(const json::value& v) {
   switch (v.kind()) {
@@ -31,53 +31,14 @@ std::string cell(const json::value& v) {
       }
       return joined.empty() ? "-" : joined;
     }
+    case json::kind::double_:
+      return plainNumber(v.get_double());
     default:
       return json::serialize(v);
   }
 }
 
 }  // namespace
-
-void renderTable(const json::value& rows, const ledger::OutputStyle& style, std::ostream& out) {
-  const json::array* array = rows.if_array();
-  if (!array) {
-    out << json::serialize(rows) << '\n';
-    return;
-  }
-  if (array->empty()) {
-    out << "(none)\n";
-    return;
-  }
-  std::vector<std::string> keys;
-  for (const auto& row : *array)
-    if (const auto* o = row.if_object())
-      for (const auto& [k, _] : *o)
-        if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.emplace_back(k);
-
-  std::vector<ledger::TextTable::Column> columns;
-  for (const auto& k : keys) {
-    std::string header;
-    for (char c : k)
-      header += c == '_' ? ' ' : static_cast<char>(std::toupper(c));
-    bool numeric = true;
-    for (const auto& row : *array)
-      if (const auto* o = row.if_object())
-        if (const auto* v = o->if_contains(k); v && !v->is_number() && !v->is_null())
-          numeric = false;
-    columns.push_back({header, numeric, kMaxCell});
-  }
-  ledger::TextTable table(columns);
-  for (const auto& row : *array) {
-    const auto* o = row.if_object();
-    std::vector<std::string> cells;
-    for (const auto& k : keys) {
-      const json::value* v = o ? o->if_contains(k) : nullptr;
-      cells.push_back(v ? cell(*v) : "");
-    }
-    table.add(std::move(cells));
-  }
-  table.print(out, style);
-}
 
 void renderAnswer(std::string_view what, const json::value& answer,
                   const ledger::OutputStyle& style, std::ostream& out) {

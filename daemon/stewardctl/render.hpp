@@ -1,5 +1,4 @@
-// Output stewardctl draws itself, for documents no module renders: the listings the daemon sends
-// for devices and needs (an array of objects as an aligned table) and the answers to changes.
+// The answers to changes (approve, pause, ...), drawn from the daemon's JSON reply.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -9,10 +8,6 @@
 #include "ledger/text.hpp"
 
 namespace steward::stewardctl {
-
-// Columns are the keys in order of first appearance; nested values are shown compactly.
-void renderTable(const boost::json::value& rows, const ledger::OutputStyle& style,
-                 std::ostream& out);
 
 // "approved A3" plus the answer's fields, one per line; the answer's own "message" if it has one.
 void renderAnswer(std::string_view what, const boost::json::value& answer,

@@ -111,17 +111,26 @@ TEST_F(StewardctlDbusTest, ChangesReachTheHubWithTheCallersUid) {
 
 TEST_F(StewardctlDbusTest, ListingsPrintTheHubsDocuments) {
   serve();
-  const std::string devices = R"([{"id":"printer-office","kind":"printer","available":true}])";
+  // Boost.JSON writes 93.0 as 9.3E1; the owner sees 93 in both --json and the table.
+  const std::string devices =
+      R"([{"id":"printer-office","name":"","kind":"printer","availability":"online",)"
+      R"("levels":{"toner-black":{"value":9.3E1,"unit":"%"},"energy":{"value":1.2E0,)"
+      R"("unit":"kWh"}}}])";
   ops.answers.emplace("devices", devices);
   auto as_json = ctl({"devices", "--json"});
   EXPECT_EQ(as_json.code, 0);
-  EXPECT_EQ(as_json.output, devices + "\n");
+  EXPECT_EQ(as_json.output,
+            R"([{"id":"printer-office","name":"","kind":"printer","availability":"online",)"
+            R"("levels":{"toner-black":{"value":93,"unit":"%"},"energy":{"value":1.2,)"
+            R"("unit":"kWh"}}}])"
+            "\n");
 
   auto table = ctl({"devices"});
   EXPECT_EQ(table.code, 0);
-  EXPECT_NE(table.output.find("ID"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("NAME"), std::string::npos) << table.output;
   EXPECT_NE(table.output.find("printer-office"), std::string::npos) << table.output;
-  EXPECT_NE(table.output.find("yes"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("toner black 93 %"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("energy 1.2 kWh"), std::string::npos) << table.output;
 
   auto log_run = ctl({"log", "--since", "2026-05-01", "--device", "printer-office", "--kind",
                       "need", "--limit", "5", "--json"});

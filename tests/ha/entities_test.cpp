@@ -10,7 +10,7 @@
 #include "bus/bus_client.hpp"
 #include "bus/captured_log.hpp"
 #include "bus/fake_operations.hpp"
-#include "bus/home_assistant.hpp"
+#include "ha/entities.hpp"
 #include "mqtt/mosquitto_client.hpp"
 #include "support/broker.hpp"
 
@@ -38,7 +38,7 @@ class HomeAssistantTest : public ::testing::Test {
 
   void startHub(bool commands_allowed) {
     hub_mqtt = client("stewardd");
-    entities = std::make_unique<bus::HomeAssistantEntities>(*hub_mqtt, ops, log.logger());
+    entities = std::make_unique<ha::HomeAssistantEntities>(*hub_mqtt, ops, log.logger());
     entities->setCommandsAllowed(commands_allowed);
     entities->start();
     hub_mqtt->start();
@@ -85,7 +85,7 @@ class HomeAssistantTest : public ::testing::Test {
   FakeOperations ops;
   std::unique_ptr<mqtt::MosquittoClient> hub_mqtt;
   std::unique_ptr<mqtt::MosquittoClient> observer;
-  std::unique_ptr<bus::HomeAssistantEntities> entities;
+  std::unique_ptr<ha::HomeAssistantEntities> entities;
   std::map<std::string, std::string> seen;
 };
 

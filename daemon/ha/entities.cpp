@@ -1,7 +1,7 @@
 // See home_assistant.hpp. Discovery payloads follow HA's MQTT discovery schema; every config and
 // state is retained so a restarted HA (or hub) converges without a handshake. A config for an
 // entity that no longer exists is cleared with an empty retained message.
-#include "bus/home_assistant.hpp"
+#include "ha/entities.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -9,9 +9,12 @@
 #include <chrono>
 #include <cstdio>
 
-namespace steward::bus {
+namespace steward::ha {
 
 namespace json = boost::json;
+using bus::Caller;
+using bus::Mode;
+using bus::OpResult;
 
 namespace {
 
@@ -283,7 +286,7 @@ bool HomeAssistantEntities::acceptCommand(const mqtt::Message& message, const ch
 void HomeAssistantEntities::onPausedCommand(const mqtt::Message& message) {
   if (!acceptCommand(message, "pause")) return;
   const Caller caller{std::nullopt, kCaller};
-  OpResult<std::string> result = failed("unreachable");
+  OpResult<std::string> result = bus::failed("unreachable");
   if (message.payload == "ON") {
     result = ops_.pause("", caller);
   } else if (message.payload == "OFF") {
@@ -318,4 +321,4 @@ void HomeAssistantEntities::onApproveCommand(const mqtt::Message& message) {
   publishApprovals();
 }
 
-}  // namespace steward::bus
+}  // namespace steward::ha

@@ -1,4 +1,4 @@
-// The hub as a Home Assistant device: retained MQTT discovery for its own entities (spend this
+// ha: the hub as a Home Assistant device: retained MQTT discovery for its own entities (spend this
 // month per budget category, pending approvals, purchasing paused, last decision) and their
 // state under steward/hub/..., so it appears in HA by itself. Commands from HA (pause/resume
 // purchasing, approve the request shown) are carried out only while the policy allows them.
@@ -13,7 +13,13 @@
 #include "core/log.hpp"
 #include "mqtt/client.hpp"
 
-namespace steward::bus {
+namespace steward::ha {
+
+using bus::ApprovalRequest;
+using bus::BudgetUse;
+using bus::DecisionNotice;
+using bus::Listener;
+using bus::Operations;
 
 struct HomeAssistantOptions {
   std::string discovery_prefix = "homeassistant";  // core::DiscoveryConfig::homeassistant_prefix
@@ -75,4 +81,4 @@ class HomeAssistantEntities final : public Listener {
   std::optional<std::string> shown_approval_;     // the id the approve button presses
 };
 
-}  // namespace steward::bus
+}  // namespace steward::ha

@@ -1,7 +1,7 @@
-// The owner's view: log filters, explain's causal chain and offers side by side, exports that can
-// be verified independently, approvals and status (with and without the other modules' tables),
-// and colour only when asked for.
-#include "ledger/review.hpp"
+// The owner's views of the ledger's queries: log filters, explain's causal chain and offers side by
+// side, exports that can be verified independently, approvals and status (with and without the
+// other modules' tables), and colour only when asked for.
+#include "stewardctl/views.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,12 +13,19 @@
 #include "ledger/chain.hpp"
 #include "ledger/checkpoint.hpp"
 #include "ledger/controls.hpp"
-#include "ledger_fixture.hpp"
+#include "ledger/ledger_fixture.hpp"
+#include "stewardctl/fit.hpp"
 
 namespace steward::ledger::test {
 namespace {
 
 namespace json = boost::json;
+using stewardctl::budgetBar;
+using stewardctl::printApprovals;
+using stewardctl::printExplanation;
+using stewardctl::printLog;
+using stewardctl::printStatus;
+using stewardctl::renderStatus;
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -314,7 +321,7 @@ TEST(ReviewEmpty, StatusOfALedgerWithoutOtherModulesTables) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(out.str().find("empty"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("active"), std::string::npos);
-  EXPECT_NE(out.str().find("no budget data"), std::string::npos);
+  EXPECT_NE(out.str().find("no spending this month and no caps known"), std::string::npos);
   std::ostringstream approvals;
   ASSERT_TRUE(printApprovals(*db, true, OutputStyle{}, approvals).ok());
   EXPECT_EQ(approvals.str(), "no approvals waiting\n");
@@ -353,7 +360,7 @@ TEST_F(ReviewTest, StatusShowsPausesApprovalsCheckpointAndBudgetBars) {
   EXPECT_NE(text.find("PAUSED"), std::string::npos) << text;
   EXPECT_NE(text.find("by uid 1000 (holiday)"), std::string::npos) << text;
   EXPECT_NE(text.find("signed"), std::string::npos);
-  EXPECT_NE(text.find("[##########+++-------]  31.20 EUR  10.00 EUR  60.00 EUR  68%"),
+  EXPECT_NE(text.find("[##########+++-------]  31.20 EUR  10.00 EUR  60.00 EUR  68 %"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("no cap"), std::string::npos);
@@ -365,7 +372,32 @@ TEST(BudgetBar, ShowsSpentReservedAndClampsAtTheCap) {
   EXPECT_EQ(budgetBar(0, 0, 6000, 10), "[----------]");
   EXPECT_EQ(budgetBar(9000, 0, 6000, 10), "[##########]");
   EXPECT_EQ(budgetBar(5000, 5000, 6000, 10), "[########++]");
-  EXPECT_EQ(budgetBar(100, 0, 0, 4), "[    ]");
+  EXPECT_EQ(budgetBar(100, 0, std::nullopt, 4), "[    ]");
+  // A cap of 0 is a cap: anything spent or reserved fills it.
+  EXPECT_EQ(budgetBar(100, 0, 0, 4), "[####]");
+  EXPECT_EQ(budgetBar(0, 0, 0, 4), "[----]");
+}
+
+TEST(StatusView, AZeroCapIsShownAsACapNotAsNoCap) {
+  json::object status{{"ledger", json::object{{"head_seq", 0}}},
+                      {"budgets", json::array{json::object{{"category", "treats"},
+                                                           {"spent_minor", 0},
+                                                           {"reserved_minor", 250},
+                                                           {"limit_minor", 0},
+                                                           {"currency", "EUR"}},
+                                              json::object{{"category", "toner"},
+                                                           {"spent_minor", 100},
+                                                           {"reserved_minor", 0},
+                                                           {"limit_minor", nullptr},
+                                                           {"currency", "EUR"}}}}};
+  std::ostringstream out;
+  renderStatus(status, OutputStyle{}, out);
+  const std::string text = out.str();
+  EXPECT_NE(text.find("treats    [####################]  0.00 EUR  2.50 EUR  0.00 EUR  100 %"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("toner"), std::string::npos) << text;
+  EXPECT_NE(text.find("no cap"), std::string::npos) << text;
 }
 
 TEST(Since, AcceptsTimesAndDurations) {
@@ -376,6 +408,95 @@ TEST(Since, AcceptsTimesAndDurations) {
   EXPECT_FALSE(parseSince("yesterday", now).ok());
   EXPECT_FALSE(parseSince("2026-02-30", now).ok());
 }
+
+namespace views {
+
+using stewardctl::Layout;
+using stewardctl::renderDevices;
+using stewardctl::renderNeeds;
+
+const char* kDevices =
+    R"([{"id":"zigbee2mqtt:0x00158d0001a2b3c4","name":"Kitchen smoke alarm","kind":"sensor",)"
+    R"("manufacturer":"Aqara","model":"JTYJ-GD-01LM/BW","sources":["zigbee2mqtt","homeassistant"],)"
+    R"("availability":"online","last_seen":"2026-05-12T07:00:00Z","levels":{"battery":)"
+    R"({"value":9.3E1,"unit":"%"}},"needs":[]},)"
+    R"({"id":"ipp:office-printer","name":"","kind":"printer","model":"HL-L3270CDW",)"
+    R"("sources":["dnssd"],"availability":"online","last_seen":"2026-05-12T09:30:00Z",)"
+    R"("levels":{"toner-black":{"value":1.2E1,"unit":"%"},"toner-cyan":{"value":4.4E1,"unit":"%"},)"
+    R"("toner-magenta":{"value":5.1E1,"unit":"%"},"toner-yellow":{"value":6.6E1,"unit":"%"}},)"
+    R"("needs":[{"key":"toner-black"}]}])";
+
+const char* kNeeds =
+    R"([{"id":7,"item":"brother-tn-247bk","state":"open","quantity":1,)"
+    R"("needed_by":"2026-05-14T12:00:00Z","estimate":"45.00 EUR","reason":)"
+    R"("toner black at 12 % and falling 3.1 % a day; runs out in 3 days, delivery takes 2",)"
+    R"("sources":[{"device":"ipp:office-printer","key":"toner-black","forecast":)"
+    R"({"level":1.2E1,"unit":"%","runout":"2026-05-15T10:00:00Z"}}]}])";
+
+std::vector<std::string> rendered(void (*view)(const json::value&, const Layout&, std::ostream&),
+                                  const char* document, std::size_t width) {
+  Layout layout{OutputStyle{}, width, *parseUtc("2026-05-12T10:00:00Z")};
+  std::ostringstream out;
+  view(json::parse(document), layout, out);
+  return lines(out.str());
+}
+
+std::size_t widest(const std::vector<std::string>& ls) {
+  std::size_t w = 0;
+  for (const auto& l : ls)
+    w = std::max(w, displayWidth(l));
+  return w;
+}
+
+TEST(DevicesView, FitsEightyColumnsByDroppingTheLeastImportantColumnsFirst) {
+  const auto narrow = rendered(renderDevices, kDevices, 80);
+  ASSERT_EQ(narrow.size(), 3u);
+  EXPECT_LE(widest(narrow), 80u) << narrow[0] << '\n' << narrow[1] << '\n' << narrow[2];
+  EXPECT_EQ(narrow[0].find("SOURCES"), std::string::npos) << narrow[0];  // dropped first
+  EXPECT_NE(narrow[0].find("NAME"), std::string::npos);
+  EXPECT_NE(narrow[0].find("LEVELS"), std::string::npos);
+  EXPECT_NE(narrow[1].find("Kitchen smoke alarm"), std::string::npos) << narrow[1];
+  EXPECT_NE(narrow[1].find("battery 93 %"), std::string::npos) << narrow[1];
+
+  const auto wide = rendered(renderDevices, kDevices, 200);
+  EXPECT_LE(widest(wide), 200u);
+  EXPECT_NE(wide[0].find("STATE"), std::string::npos) << wide[0];
+  EXPECT_GT(widest(wide), widest(narrow));
+  // A device without a name is shown by its id rather than an empty cell.
+  EXPECT_EQ(wide[2].rfind("ipp:office-printer", 0), 0u) << wide[2];
+  EXPECT_NE(wide[2].find("toner black 12 %, toner cyan 44 %"), std::string::npos) << wide[2];
+
+  // --wide: nothing dropped or cut, whatever the width.
+  const auto unlimited = rendered(renderDevices, kDevices, 0);
+  EXPECT_NE(unlimited[0].find("SOURCES"), std::string::npos);
+  EXPECT_EQ(unlimited[2].find("…"), std::string::npos) << unlimited[2];
+  EXPECT_NE(unlimited[2].find("2026-05-12 09:30:00 UTC (30 min ago)"), std::string::npos)
+      << unlimited[2];
+}
+
+TEST(NeedsView, SaysWhatAndWhenInWordsAtEitherWidth) {
+  const auto narrow = rendered(renderNeeds, kNeeds, 80);
+  ASSERT_EQ(narrow.size(), 2u);
+  EXPECT_LE(widest(narrow), 80u) << narrow[0] << '\n' << narrow[1];
+  EXPECT_NE(narrow[1].find("brother-tn-247bk"), std::string::npos) << narrow[1];
+
+  const auto wide = rendered(renderNeeds, kNeeds, 200);
+  EXPECT_NE(wide[1].find("ipp:office-printer toner black 12 %, runs out in 3 days"),
+            std::string::npos)
+      << wide[1];
+  EXPECT_NE(wide[1].find("45.00 EUR"), std::string::npos) << wide[1];
+  EXPECT_NE(wide[1].find("in 2 days"), std::string::npos) << wide[1];
+  EXPECT_NE(wide[1].find("delivery takes 2"), std::string::npos) << wide[1];
+}
+
+TEST(PlainJson, NumbersAreWrittenAsPeopleWriteThem) {
+  std::ostringstream out;
+  stewardctl::writePlainJson(json::parse(R"({"a":9.3E1,"b":1.2E0,"c":-2.5E-1,"d":7,"e":"x"})"),
+                             out);
+  EXPECT_EQ(out.str(), R"({"a":93,"b":1.2,"c":-0.25,"d":7,"e":"x"})");
+}
+
+}  // namespace views
 
 }  // namespace
 }  // namespace steward::ledger::test
