@@ -251,7 +251,7 @@ int check(std::span<const std::string> args, std::ostream& out, std::ostream& er
     paths.push_back(a);
   }
   if (paths.empty()) paths.push_back(env.default_policy);
-  PolicyLoad load = loadPolicy(paths, env.load);
+  PolicyLoad load = loadPolicy(paths);
   if (!load.errors.empty()) {
     printErrors(load.errors, err);
     return kInvalid;
@@ -334,7 +334,7 @@ int simulate(std::span<const std::string> args, std::ostream& out, std::ostream&
   }
 
   if (sim.policy_paths.empty()) sim.policy_paths.push_back(env.default_policy);
-  PolicyLoad load = loadPolicy(sim.policy_paths, env.load);
+  PolicyLoad load = loadPolicy(sim.policy_paths);
   if (!load.errors.empty()) {
     printErrors(load.errors, err);
     return kInvalid;

@@ -15,7 +15,6 @@ namespace steward::policy {
 struct CliEnvironment {
   const core::Clock* clock = nullptr;  // for `simulate` without --at; the system clock when null
   std::string default_policy{kDefaultPolicyDirectory};
-  LoadOptions load;
 };
 
 // Exit codes: 0 valid / allowed or needs approval; 1 invalid policy or request, or denied;
