@@ -1,6 +1,6 @@
 // The household's zone from the system tz database (through date/tz.h): offsets across DST changes,
-// the last year the tables cover, the local clock across a DST gap and an overlap, budget months in the
-// household's zone, and unknown or malformed names.
+// the last year the tables cover, the local clock across a DST gap and an overlap, budget months in
+// the household's zone, and unknown or malformed names.
 #include "policy/time_zone.hpp"
 
 #include <gtest/gtest.h>
