@@ -211,21 +211,10 @@ bus::OpResult<std::string> OwnerApi::simulate(std::string_view scenario_json) {
   boost::system::error_code ec;
   auto parsed = boost::json::parse(scenario_json, ec);
   if (ec || !parsed.is_object()) return bus::invalidArgument("the scenario must be a JSON object");
-  // The policy command reads the scenario from a file; hand it one in the state directory.
-  const std::string path = hub_.config_.state_directory + "/simulate.json";
-  {
-    std::ofstream f(path, std::ios::trunc);
-    f << scenario_json;
-  }
-  std::ostringstream out, err;
-  policy::CliEnvironment env;
-  env.clock = &hub_.clock_;
-  env.default_policy = hub_.config_.policy_directory;
-  const std::vector<std::string> args{"simulate", "--json", "--scenario", path};
-  const int rc = policy::runPolicyCommand(args, out, err, env);
-  std::remove(path.c_str());
-  if (rc == 2) return bus::invalidArgument(err.str());
-  return out.str();
+  // The policy in force and the live budgets, as the hub would decide now.
+  const auto current = hub_.policy_->current();
+  if (!current) return core::unavailable("no policy is loaded");
+  return policy::simulateScenario(parsed.as_object(), *current, *hub_.budgets_, hub_.clock_.now());
 }
 
 bus::Mode OwnerApi::mode() {

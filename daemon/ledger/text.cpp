@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/time_format.hpp"
+
 namespace steward::ledger {
 namespace {
 
@@ -42,11 +44,7 @@ bool expect(std::string_view& text, char c) {
 }  // namespace
 
 std::string formatUtc(core::TimePoint t) {
-  const Civil c = civil(t);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", c.year, c.month,
-                c.day, c.hh, c.mm, c.ss, c.ms);
-  return buf;
+  return core::formatUtcMillis(t);
 }
 
 std::string formatUtcShort(core::TimePoint t) {

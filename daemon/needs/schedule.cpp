@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/time_format.hpp"
+
 namespace steward::needs {
 namespace {
 
@@ -49,14 +51,7 @@ core::TimePoint nextDue(const ReportSchedule& schedule, core::TimePoint after) {
 }
 
 std::string formatUtc(core::TimePoint t) {
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss<milliseconds> hms{t - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
-                int(hms.minutes().count()), int(hms.seconds().count()));
-  return buf;
+  return core::formatUtc(t);
 }
 
 std::string formatDay(core::TimePoint t) {

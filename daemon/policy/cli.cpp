@@ -1,7 +1,7 @@
 // See cli.hpp. `check` and stewardd share loadPolicy(), so what passes here loads there.
 // `simulate` builds a Request from flags or a JSON file, evaluates it against a budget state it
-// assembles in memory (from --spent/--reserved, optionally on top of a read-only ledger), and
-// prints the outcome; it writes nothing anywhere.
+// assembles in memory (from --spent/--reserved, optionally on top of the budget entries the caller
+// read from a ledger), and prints the outcome; it writes nothing anywhere and opens no ledger.
 #include "policy/cli.hpp"
 
 #include <boost/json.hpp>
@@ -15,9 +15,6 @@
 #include <sstream>
 
 #include "core/money.hpp"
-#include "ledger/budget_store.hpp"
-#include "ledger/database.hpp"
-#include "policy/budget_persistence.hpp"
 #include "policy/engine.hpp"
 
 namespace steward::policy {
@@ -175,17 +172,8 @@ void setField(Simulation& sim, std::string name, const std::string& value) {
   }
 }
 
-void readJsonRequest(Simulation& sim) {
-  std::ifstream in(sim.json_file, std::ios::binary);
-  if (!in) throw UsageError("--json: cannot read \"" + sim.json_file + "\"");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.size() > (1 << 20)) throw UsageError("--json: file is larger than 1 MiB");
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
-  if (ec || !v.is_object())
-    throw UsageError("--json: expected a JSON object describing the request" +
-                     (ec ? ": " + ec.message() : std::string()));
-  for (const auto& [key, value] : v.as_object()) {
+void readJsonScenario(Simulation& sim, const boost::json::object& scenario) {
+  for (const auto& [key, value] : scenario) {
     const std::string k(key);
     if (k == "spent" || k == "reserved") {
       if (!value.is_object())
@@ -208,10 +196,23 @@ void readJsonRequest(Simulation& sim) {
   }
 }
 
-// Budget totals for the simulation: a ledger's live entries (if any) plus the figures given.
+void readJsonRequest(Simulation& sim) {
+  std::ifstream in(sim.json_file, std::ios::binary);
+  if (!in) throw UsageError("--json: cannot read \"" + sim.json_file + "\"");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > (1 << 20)) throw UsageError("--json: file is larger than 1 MiB");
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object())
+    throw UsageError("--json: expected a JSON object describing the request" +
+                     (ec ? ": " + ec.message() : std::string()));
+  readJsonScenario(sim, v.as_object());
+}
+
+// Budget totals for the simulation: the live entries (if any) plus the figures given.
 class SimulatedBudgets final : public BudgetState {
  public:
-  SimulatedBudgets(const BudgetBook& book, const Simulation& sim, Month month)
+  SimulatedBudgets(const BudgetState& book, const Simulation& sim, Month month)
       : book_(book), sim_(sim), month_(month) {}
   BudgetTotals totals(std::string_view category, Month month) const override {
     BudgetTotals t = book_.totals(category, month);
@@ -229,10 +230,42 @@ class SimulatedBudgets final : public BudgetState {
   }
 
  private:
-  const BudgetBook& book_;
+  const BudgetState& book_;
   const Simulation& sim_;
   Month month_;
 };
+
+// Completes the request (time, item from a consumable key), checks the figures' currency and
+// evaluates it on `live` plus the figures. Errors are the owner's to fix (invalidInput).
+core::Result<Decision> decide(const Policy& p, const BudgetState& live, Simulation& sim,
+                              core::TimePoint now) {
+  Request& q = sim.request;
+  if (!sim.have_at) q.at = now;
+  if (!sim.consumable_key.empty() && q.item_id.empty()) {
+    const Item* item = p.findItem(q.device_id, q.device_kind, sim.consumable_key);
+    if (!item)
+      return core::invalidInput("no item in the policy for consumable \"" + sim.consumable_key +
+                                "\"" + (q.device_kind.empty() ? "" : " on a " + q.device_kind));
+    q.item_id = item->id;
+  }
+  for (const auto* figures : {&sim.spent, &sim.reserved}) {
+    for (const auto& [cat, m] : *figures) {
+      if (!(m.currency == p.household.currency))
+        return core::invalidInput(cat + ": " + core::formatMoney(m) +
+                                  " is not in the household currency " +
+                                  std::string(p.household.currency.view()));
+    }
+  }
+  const SimulatedBudgets budgets(live, sim, p.household.time_zone.monthOf(q.at));
+  return evaluate(p, budgets, q);
+}
+
+boost::json::object decisionJson(const Decision& d, const Request& q) {
+  boost::json::object o = d.toJson().as_object();
+  o["request"] = toJson(q);
+  o["changed"] = false;
+  return o;
+}
 
 void printErrors(const core::Diagnostics& errors, std::ostream& err) {
   for (const auto& e : errors)
@@ -251,7 +284,7 @@ int check(std::span<const std::string> args, std::ostream& out, std::ostream& er
     paths.push_back(a);
   }
   if (paths.empty()) paths.push_back(env.default_policy);
-  PolicyLoad load = loadPolicy(paths, env.load);
+  PolicyLoad load = loadPolicy(paths);
   if (!load.errors.empty()) {
     printErrors(load.errors, err);
     return kInvalid;
@@ -334,63 +367,54 @@ int simulate(std::span<const std::string> args, std::ostream& out, std::ostream&
   }
 
   if (sim.policy_paths.empty()) sim.policy_paths.push_back(env.default_policy);
-  PolicyLoad load = loadPolicy(sim.policy_paths, env.load);
+  PolicyLoad load = loadPolicy(sim.policy_paths);
   if (!load.errors.empty()) {
     printErrors(load.errors, err);
     return kInvalid;
   }
   const Policy& p = *load.policy;
-  Request& q = sim.request;
-  if (!sim.have_at) {
-    core::SystemClock system;
-    q.at = (env.clock ? *env.clock : static_cast<const core::Clock&>(system)).now();
-  }
-  if (!sim.consumable_key.empty() && q.item_id.empty()) {
-    const Item* item = p.findItem(q.device_id, q.device_kind, sim.consumable_key);
-    if (!item) {
-      err << "policy simulate: no item in the policy for consumable \"" << sim.consumable_key
-          << "\"" << (q.device_kind.empty() ? "" : " on a " + q.device_kind) << "\n";
-      return kInvalid;
-    }
-    q.item_id = item->id;
-  }
-  for (const auto* figures : {&sim.spent, &sim.reserved}) {
-    for (const auto& [cat, m] : *figures) {
-      if (!(m.currency == p.household.currency)) {
-        err << "policy simulate: " << cat << ": " << core::formatMoney(m)
-            << " is not in the household currency " << p.household.currency.view() << "\n";
-        return kInvalid;
-      }
-    }
-  }
+  core::SystemClock system;
+  const core::TimePoint now =
+      (env.clock ? *env.clock : static_cast<const core::Clock&>(system)).now();
 
   BudgetBook book;
   if (!sim.db_path.empty()) {
-    auto db = ledger::Database::open(sim.db_path, ledger::OpenMode::readOnly);
-    if (!db) {
-      err << "policy simulate: " << sim.db_path << ": " << db.error().message << "\n";
-      return kInvalid;
-    }
-    auto store = ledger::BudgetStore::reader(*db);
-    if (auto r = restoreBudgets(book, store); !r) {
+    if (!env.read_budgets) throw UsageError("--db: reading a ledger is not available here");
+    if (auto r = env.read_budgets(sim.db_path, book); !r) {
       err << "policy simulate: " << sim.db_path << ": " << r.error().message << "\n";
       return kInvalid;
     }
   }
-  const SimulatedBudgets budgets(book, sim, p.household.time_zone.monthOf(q.at));
-  const Decision d = evaluate(p, budgets, q);
-  if (sim.json_output) {
-    boost::json::object o = d.toJson().as_object();
-    o["request"] = toJson(q);
-    o["changed"] = false;
-    out << boost::json::serialize(o) << "\n";
-  } else {
-    printDecision(d, q, p, out);
+  auto d = decide(p, book, sim, now);
+  if (!d) {
+    err << "policy simulate: " << d.error().message << "\n";
+    return kInvalid;
   }
-  return d.outcome == Outcome::deny ? kInvalid : kOk;
+  if (sim.json_output) {
+    out << boost::json::serialize(decisionJson(*d, sim.request)) << "\n";
+  } else {
+    printDecision(*d, sim.request, p, out);
+  }
+  return d->outcome == Outcome::deny ? kInvalid : kOk;
 }
 
 }  // namespace
+
+core::Result<std::string> simulateScenario(const boost::json::object& scenario,
+                                           const Policy& policy, const BudgetState& live,
+                                           core::TimePoint now) {
+  Simulation sim;
+  try {
+    readJsonScenario(sim, scenario);
+  } catch (const UsageError& e) {
+    std::string message = e.message;
+    if (message.starts_with("--json: ")) message.erase(0, 8);
+    return core::invalidInput("scenario: " + message);
+  }
+  auto d = decide(policy, live, sim, now);
+  if (!d) return d.error();
+  return boost::json::serialize(decisionJson(*d, sim.request));
+}
 
 int runPolicyCommand(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
   return runPolicyCommand(args, out, err, CliEnvironment{});

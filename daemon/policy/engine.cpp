@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
+#include "core/time_format.hpp"
+
 namespace steward::policy {
 namespace {
 
@@ -21,17 +23,7 @@ bool listed(const std::vector<std::string>& list, std::string_view v) {
   return std::find(list.begin(), list.end(), v) != list.end();
 }
 
-std::string formatUtc(core::TimePoint t) {
-  using namespace std::chrono;
-  const auto day = floor<days>(t);
-  const year_month_day ymd{day};
-  const hh_mm_ss<milliseconds> hms{t - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
-                int(hms.minutes().count()), int(hms.seconds().count()));
-  return buf;
-}
+using core::formatUtc;
 
 enum class Tri { yes, no, unknown };
 

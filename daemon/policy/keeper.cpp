@@ -3,10 +3,8 @@
 
 namespace steward::policy {
 
-PolicyKeeper::Load PolicyKeeper::fromPaths(std::vector<std::string> paths, LoadOptions options) {
-  return [paths = std::move(paths), options = std::move(options)] {
-    return loadPolicy(paths, options);
-  };
+PolicyKeeper::Load PolicyKeeper::fromPaths(std::vector<std::string> paths) {
+  return [paths = std::move(paths)] { return loadPolicy(paths); };
 }
 
 void PolicyKeeper::install(std::shared_ptr<const Policy> policy) {

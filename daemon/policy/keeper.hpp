@@ -22,7 +22,7 @@ class PolicyKeeper {
 
   PolicyKeeper(Load load, core::Logger& log) : load_(std::move(load)), log_(log) {}
   // Loads from files and directories with loadPolicy().
-  static Load fromPaths(std::vector<std::string> paths, LoadOptions options = {});
+  static Load fromPaths(std::vector<std::string> paths);
 
   // The first load. Returns its errors (the caller prints them and exits); empty = in force.
   core::Diagnostics start();

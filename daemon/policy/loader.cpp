@@ -88,42 +88,15 @@ std::vector<PolicySource> readPolicySources(std::span<const std::string> paths,
   return out;
 }
 
-PolicyLoad loadPolicy(std::span<const std::string> paths, const LoadOptions& options) {
+PolicyLoad loadPolicy(std::span<const std::string> paths) {
   PolicyLoad load;
   auto sources = readPolicySources(paths, load.errors);
   if (!load.errors.empty()) return load;
-  return parsePolicy(sources, zoneinfoLookup(options.zoneinfo_directory));
+  return parsePolicy(sources, systemZoneLookup());
 }
 
-ZoneLookup zoneinfoLookup(std::string directory) {
-  return [directory = std::move(directory)](std::string_view name) -> core::Result<TimeZone> {
-    if (!isValidZoneName(name))
-      return core::fail("invalid time zone name \"" + std::string(name) + "\"");
-    const std::string path = directory + "/" + std::string(name);
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) {
-      // Suggest a zone from the same area ("Europe/Berln" -> "Europe/Berlin").
-      const auto slash = name.rfind('/');
-      const std::string area =
-          slash == std::string_view::npos ? "" : std::string(name.substr(0, slash + 1));
-      std::vector<std::string> candidates;
-      for (const auto& entry : fs::directory_iterator(directory + "/" + area, ec)) {
-        if (entry.is_regular_file(ec))
-          candidates.push_back(area + entry.path().filename().string());
-        if (candidates.size() > 2000) break;
-      }
-      std::vector<std::string_view> views(candidates.begin(), candidates.end());
-      std::string message = "unknown time zone \"" + std::string(name) + "\"";
-      if (auto s = core::closestMatch(name, views); !s.empty())
-        message += "; did you mean \"" + s + "\"?";
-      return core::fail(message);
-    }
-    auto bytes = readSmallFile(path);
-    if (!bytes)
-      return core::fail("time zone \"" + std::string(name) + "\": " + bytes.error().message);
-    const auto* data = reinterpret_cast<const unsigned char*>(bytes->data());
-    return TimeZone::fromTzif(std::string(name), std::span(data, bytes->size()));
-  };
+ZoneLookup systemZoneLookup() {
+  return [](std::string_view name) { return TimeZone::locate(name); };
 }
 
 }  // namespace steward::policy

@@ -1,6 +1,6 @@
 // Reading the household policy from disk: policy.toml plus policy.d/*.toml drop-ins in name
-// order, and the time zone from the system's tz database. The only file I/O of the policy module;
-// everything else is in parse.hpp and is pure.
+// order, and the time zone from the system's tz database (date/tz.h). The only file I/O of the
+// policy module; everything else is in parse.hpp and is pure.
 #pragma once
 
 #include <span>
@@ -13,23 +13,17 @@
 namespace steward::policy {
 
 inline constexpr std::string_view kDefaultPolicyDirectory = "/etc/steward";
-inline constexpr std::string_view kDefaultZoneinfoDirectory = "/usr/share/zoneinfo";
-
-struct LoadOptions {
-  std::string zoneinfo_directory{kDefaultZoneinfoDirectory};
-};
-
 // Each path is a file, or a directory holding policy.toml and optionally policy.d/*.toml. Paths are
 // merged in the order given, each directory's drop-ins after its policy.toml in byte order of
 // their names (later wins). Files over 1 MiB, a missing policy.toml and unreadable files are
 // errors; so is every problem parsePolicy() finds.
-PolicyLoad loadPolicy(std::span<const std::string> paths, const LoadOptions& options = {});
+PolicyLoad loadPolicy(std::span<const std::string> paths);
 
 // The files loadPolicy() would read, in merge order; errors for those it cannot.
 std::vector<PolicySource> readPolicySources(std::span<const std::string> paths,
                                             core::Diagnostics& errors);
 
-// Looks zones up as TZif files under `directory`; an unknown name gets a "did you mean".
-ZoneLookup zoneinfoLookup(std::string directory);
+// Looks zones up in the system's tz database; an unknown name gets a "did you mean".
+ZoneLookup systemZoneLookup();
 
 }  // namespace steward::policy

@@ -1,22 +1,26 @@
-// The household's time zone as a pure value: UTC instants to local wall time, so budget months,
-// visit windows and quiet hours follow the household's calendar, not UTC.
+// The household's time zone as a value: UTC instants to local wall time, so budget months, visit
+// windows and quiet hours follow the household's calendar, not UTC.
 //
-// libstdc++ 12 has no std::chrono::locate_zone, so this reads the system's compiled tz database
-// (TZif, RFC 8536) itself: the transition table, then the POSIX TZ rule in the file's footer for
-// instants after the last transition (slim files stop early; fat ones at 2037). Only UTC -> local
-// is needed, which is never ambiguous. Reading the file is the loader's job; this only parses
-// bytes.
+// Zones come from the system's tz database through Howard Hinnant's date/tz.h (the library C++20's
+// <chrono> time zones came from; libstdc++ 12 has no std::chrono::locate_zone). Only UTC -> local
+// is needed, which is never ambiguous: a local hour skipped by a DST change is never produced, and
+// one repeated is produced twice, once per UTC instant.
+//
+// Limit: with the system's tzdata the library reads the zone files' transition tables, which end in
+// 2037; after that the offset of the last transition holds (standard time in zones with DST), as
+// the POSIX rule in the files' footer is not applied.
 #pragma once
 
 #include <chrono>
-#include <cstdint>
-#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
+
+namespace date {
+class time_zone;
+}
 
 namespace steward::policy {
 
@@ -29,30 +33,12 @@ struct Month {
   friend auto operator<=>(const Month&, const Month&) = default;
 };
 
-// One POSIX TZ rule ("CET-1CEST,M3.5.0,M10.5.0/3"): a standard offset and an optional daylight
-// offset with the yearly dates it starts and ends.
-struct PosixRule {
-  struct Date {
-    enum class Form { julianNoLeap, zeroBased, monthWeekDay } form = Form::monthWeekDay;
-    int day = 0;               // Jn: 1..365; n: 0..365; Mm.w.d: weekday 0 (Sunday)..6
-    int week = 0;              // Mm.w.d: 1..5 (5 = last)
-    int month = 0;             // Mm.w.d: 1..12
-    std::int32_t time = 7200;  // seconds after local midnight, may be negative or > 24h
-  };
-  std::int32_t std_offset = 0;  // seconds east of UTC
-  bool has_dst = false;
-  std::int32_t dst_offset = 0;
-  Date start, end;
-
-  static core::Result<PosixRule> parse(std::string_view text);
-  std::int32_t offsetAt(std::int64_t utc_seconds) const;
-};
-
 class TimeZone {
  public:
   static TimeZone utc();
-  // Parses a TZif file's bytes (versions 1-4). `name` is the IANA name it was read for.
-  static core::Result<TimeZone> fromTzif(std::string name, std::span<const unsigned char> data);
+  // Looks an IANA name ("Europe/Berlin", or a link such as "US/Eastern") up in the system's tz
+  // database. An unknown name fails with a "did you mean" from the same area.
+  static core::Result<TimeZone> locate(std::string_view name);
 
   const std::string& name() const { return name_; }
   // Seconds east of UTC in force at `t`.
@@ -62,15 +48,11 @@ class TimeZone {
 
  private:
   std::string name_ = "UTC";
-  std::vector<std::int64_t> transitions_;  // UTC seconds, ascending
-  std::vector<std::int32_t> offsets_;      // offset in force from transitions_[i] on
-  std::int32_t initial_offset_ = 0;        // before the first transition
-  bool has_footer_ = false;
-  PosixRule footer_;
+  const date::time_zone* zone_ = nullptr;  // nullptr: UTC; owned by the library's database
 };
 
 // "Europe/Berlin", "America/Argentina/Buenos_Aires", "UTC": letters, digits, '_', '-', '+', '/';
-// no "..", no leading '/'. Checked before any file is opened.
+// no "..", no leading '/'. Checked before the database is asked.
 bool isValidZoneName(std::string_view name);
 
 }  // namespace steward::policy

@@ -10,10 +10,12 @@
 #include "app/config.hpp"
 #include "bus/operations.hpp"
 #include "discovery/report.hpp"
+#include "ledger/budget_store.hpp"
 #include "ledger/database.hpp"
 #include "ledger/review.hpp"
 #include "ledger/verify.hpp"
 #include "needs/report.hpp"
+#include "policy/budget_persistence.hpp"
 #include "policy/cli.hpp"
 #include "policy/loader.hpp"
 #include "stewardctl/arguments.hpp"
@@ -27,6 +29,14 @@ namespace steward::stewardctl {
 namespace json = boost::json;
 
 namespace {
+
+// `policy simulate --db FILE`: the ledger's budget entries, read-only, for the policy command.
+core::Result<void> readLedgerBudgets(const std::string& path, policy::BudgetBook& book) {
+  auto db = ledger::Database::open(path, ledger::OpenMode::readOnly);
+  if (!db) return db.error();
+  auto store = ledger::BudgetStore::reader(*db);
+  return policy::restoreBudgets(book, store);
+}
 
 struct Context {
   const Invocation& inv;
@@ -337,6 +347,7 @@ int run(std::span<const std::string> args, std::ostream& out, std::ostream& err,
     policy::CliEnvironment policy_env;
     policy_env.clock = &clock;
     policy_env.default_policy = ctx.config.policy_directory;
+    policy_env.read_budgets = readLedgerBudgets;
     return policy::runPolicyCommand(inv.policy_args, out, err, policy_env);
   }
 

@@ -155,9 +155,32 @@ TEST(PolicyCli, SimulateReadsButNeverWritesTheLedger) {
     ASSERT_TRUE(store->save(e).ok());
   }
   const std::string before = steward::test::readFile(db_path);
-  auto r =
-      run({"simulate", "--policy", kFamily, "--db", db_path, "--item", "paper-a4", "--retailer",
-           "papershop", "--amount", "12.00 EUR", "--at", "2026-11-25T09:00:00Z"});
+  const std::vector<std::string> args{"simulate",
+                                      "--policy",
+                                      kFamily,
+                                      "--db",
+                                      db_path,
+                                      "--item",
+                                      "paper-a4",
+                                      "--retailer",
+                                      "papershop",
+                                      "--amount",
+                                      "12.00 EUR",
+                                      "--at",
+                                      "2026-11-25T09:00:00Z"};
+  // The policy module opens no ledger: without a reader from the caller, --db is refused.
+  auto refused = run(args);
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_EQ(refused.err, "policy simulate: --db: reading a ledger is not available here\n");
+  // The caller (stewardctl) reads the ledger, read-only, as here.
+  CliEnvironment env;
+  env.read_budgets = [](const std::string& path, BudgetBook& book) -> core::Result<void> {
+    auto db = ledger::Database::open(path, ledger::OpenMode::readOnly);
+    if (!db) return db.error();
+    auto store = ledger::BudgetStore::reader(*db);
+    return restoreBudgets(book, store);
+  };
+  auto r = run(args, env);
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.out.find("spent 70.00 EUR"), std::string::npos) << r.out;
   EXPECT_EQ(steward::test::readFile(db_path), before);
@@ -177,6 +200,42 @@ TEST(PolicyCli, SimulateWithAnInvalidPolicyShowsItsErrors) {
   auto r = run({"simulate", "--policy", dir.file("policy.toml"), "--kind", "meter-report"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find(":7:8: purchasing.mode:"), std::string::npos) << r.err;
+}
+
+// The daemon's Simulate calls the engine directly: same JSON as `simulate --output json`, with the
+// live budgets passed in instead of read from a file.
+TEST(PolicyCli, SimulateScenarioMatchesTheCommandsJson) {
+  steward::test::TempDir dir;
+  dir.write("scenario.json", R"({"item":"paper-a4","retailer":"papershop","amount":"12.00 EUR",
+                                 "at":"2026-11-25T09:00:00Z","spent":{"consumables":"70.00 EUR"}})");
+  auto r = run(
+      {"simulate", "--policy", kFamily, "--json", dir.file("scenario.json"), "--output", "json"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  auto load = loadPolicy(std::vector<std::string>{kFamily});
+  ASSERT_TRUE(load.errors.empty());
+  const BudgetBook empty;
+  const auto scenario = boost::json::parse(steward::test::readFile(dir.file("scenario.json")));
+  auto direct =
+      simulateScenario(scenario.as_object(), *load.policy, empty, test::utc(2026, 1, 1, 0));
+  ASSERT_TRUE(direct.ok()) << direct.error().message;
+  EXPECT_EQ(*direct + "\n", r.out);
+  EXPECT_NE(direct->find("\"spent\":\"70.00 EUR\""), std::string::npos) << *direct;
+
+  // Without the scenario's figures, an empty live book shows nothing spent.
+  BudgetBook live;
+  auto unspent = boost::json::parse(R"({"item":"paper-a4","retailer":"papershop",
+      "amount":"12.00 EUR","at":"2026-11-25T09:00:00Z"})");
+  auto fresh = simulateScenario(unspent.as_object(), *load.policy, live, test::utc(2026, 1, 1, 0));
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->find("\"spent\":\"70.00 EUR\""), std::string::npos) << *fresh;
+  EXPECT_NE(fresh->find("\"spent\":\"0.00 EUR\""), std::string::npos) << *fresh;
+
+  // A malformed scenario names the field and changes nothing.
+  auto bad = boost::json::parse(R"({"quantity":[1]})");
+  auto refused = simulateScenario(bad.as_object(), *load.policy, live, test::utc(2026, 1, 1, 0));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, core::ErrorCode::invalidInput);
+  EXPECT_EQ(refused.error().message, "scenario: \"quantity\" must be a string");
 }
 
 }  // namespace

@@ -132,5 +132,20 @@ TEST(PolicyKeeper, RefusesToStartOnAnInvalidPolicy) {
   std::fclose(logFile);
 }
 
+// The revision is a hash of the canonical form: the owner compares it across hosts and over time,
+// so the same policy files must keep giving the same revision whatever the parser's inner layout.
+TEST(PolicyLoader, ShippedPoliciesKeepTheirRevisions) {
+  const std::string shipped = test::sourcePath("policy/policy.toml");
+  auto load = loadPolicy(std::span(&shipped, 1));
+  ASSERT_TRUE(load.errors.empty()) << formatted(load.errors)[0];
+  EXPECT_EQ(load.policy->revision,
+            "fe36783d2c3227aeeeca351e064130d98378a15916c644e1662d05b1a199a5fa");
+  const std::string family = test::sourcePath("policy/examples/family-house");
+  load = loadPolicy(std::span(&family, 1));
+  ASSERT_TRUE(load.errors.empty()) << formatted(load.errors)[0];
+  EXPECT_EQ(load.policy->revision,
+            "f3ad047350dcca2c0855b77a519fc522c78a4405151b4b41ba98c682b09ac97e");
+}
+
 }  // namespace
 }  // namespace steward::policy

@@ -19,7 +19,7 @@ region = "DE"
 )";
 
 inline PolicyLoad parseTexts(std::vector<PolicySource> sources) {
-  return parsePolicy(sources, zoneinfoLookup(std::string(kDefaultZoneinfoDirectory)));
+  return parsePolicy(sources, systemZoneLookup());
 }
 
 inline PolicyLoad parseText(const std::string& text, const std::string& name = "policy.toml") {

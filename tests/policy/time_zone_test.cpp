@@ -1,5 +1,6 @@
-// The TZif reader against the system tz database: offsets across DST changes, the POSIX footer
-// rule beyond the last transition, and budget months in the household's zone.
+// The household's zone from the system tz database (through date/tz.h): offsets across DST changes,
+// the last year the tables cover, the local clock across a DST gap and an overlap, budget months in
+// the household's zone, and unknown or malformed names.
 #include "policy/time_zone.hpp"
 
 #include <gtest/gtest.h>
@@ -16,8 +17,12 @@ core::TimePoint utc(int y, unsigned mo, unsigned d, int h, int mi = 0) {
       (sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi}).time_since_epoch())};
 }
 
+std::int64_t toUnix(core::TimePoint t) {
+  return core::toUnixMillis(t);
+}
+
 TimeZone zone(std::string_view name) {
-  auto tz = zoneinfoLookup(std::string(kDefaultZoneinfoDirectory))(name);
+  auto tz = systemZoneLookup()(name);
   EXPECT_TRUE(tz.ok()) << (tz.ok() ? "" : tz.error().message);
   return tz.ok() ? *tz : TimeZone::utc();
 }
@@ -38,16 +43,16 @@ TEST(TimeZone, OffsetsFromTheSystemDatabase) {
       // 2026-10-25 01:00 UTC: CEST -> CET.
       {"Europe/Berlin", utc(2026, 10, 25, 0, 59), 120},
       {"Europe/Berlin", utc(2026, 10, 25, 1, 0), 60},
-      // Beyond any fat file's table (2037): from the footer rule.
-      {"Europe/Berlin", utc(2090, 7, 1, 12), 120},
-      {"Europe/Berlin", utc(2090, 12, 1, 12), 60},
+      // The last year the system's tables cover (see time_zone.hpp for what comes after).
+      {"Europe/Berlin", utc(2037, 7, 1, 12), 120},
+      {"Europe/Berlin", utc(2037, 12, 1, 12), 60},
       {"America/New_York", utc(2026, 1, 15, 12), -300},
       {"America/New_York", utc(2026, 7, 15, 12), -240},
-      {"America/New_York", utc(2080, 7, 15, 12), -240},
+      {"America/New_York", utc(2037, 7, 15, 12), -240},
       // Southern hemisphere: daylight time spans the new year.
       {"Australia/Sydney", utc(2026, 1, 15, 12), 660},
       {"Australia/Sydney", utc(2026, 7, 15, 12), 600},
-      {"Australia/Sydney", utc(2085, 1, 15, 12), 660},
+      {"Australia/Sydney", utc(2037, 1, 15, 12), 660},
       {"Asia/Kolkata", utc(2026, 5, 1, 0), 330},
       {"UTC", utc(2026, 5, 1, 0), 0},
       // Before the first transition: local mean time of the first type.
@@ -71,39 +76,50 @@ TEST(TimeZone, BudgetMonthIsTheHouseholdsMonth) {
   EXPECT_EQ((Month{2026, 12}).format(), "2026-12");
 }
 
-TEST(TimeZone, PosixRules) {
-  auto r = PosixRule::parse("CET-1CEST,M3.5.0,M10.5.0/3");
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->std_offset, 3600);
-  EXPECT_EQ(r->dst_offset, 7200);
-  const auto at = [](core::TimePoint t) { return core::toUnixMillis(t) / 1000; };
-  EXPECT_EQ(r->offsetAt(at(utc(2031, 3, 30, 0, 59))), 3600);  // last Sunday of March 2031: 30th
-  EXPECT_EQ(r->offsetAt(at(utc(2031, 3, 30, 1, 0))), 7200);
-  auto fixed = PosixRule::parse("<+0530>-5:30");
-  ASSERT_TRUE(fixed.ok());
-  EXPECT_EQ(fixed->offsetAt(0), 19800);
-  auto julian = PosixRule::parse("XST-2XDT,J60/0,J300/0");
-  ASSERT_TRUE(julian.ok());
-  EXPECT_EQ(julian->offsetAt(at(utc(2028, 3, 1, 12))), 3 * 3600);  // J60 is 1 March, leap or not
-  EXPECT_EQ(julian->offsetAt(at(utc(2028, 2, 28, 12))), 2 * 3600);
-  for (const char* bad : {"", "C", "CET", "CET-1CEST,M13.1.0,M10.5.0", "CET-1CEST,M3.5.0",
-                          "CET-1CEST,M3.5.0,M10.5.0/x"}) {
-    EXPECT_FALSE(PosixRule::parse(bad).ok()) << bad;
-  }
+// Local wall time in milliseconds since the local epoch, for comparing with utc(...) values.
+std::int64_t localMillis(const TimeZone& tz, core::TimePoint t) {
+  return tz.toLocal(t).time_since_epoch().count();
 }
 
-TEST(TimeZone, RejectsBadFilesAndNames) {
-  const unsigned char junk[] = {'T', 'Z', 'i', 'f', '2', 0, 0};
-  EXPECT_FALSE(TimeZone::fromTzif("x", junk).ok());
-  EXPECT_FALSE(TimeZone::fromTzif("x", {}).ok());
+TEST(TimeZone, LocalClockAcrossAGapAndAnOverlap) {
+  const TimeZone berlin = zone("Europe/Berlin");
+  // Spring forward, 2026-03-29: one UTC minute apart, the local clock jumps from 01:59 to 03:00;
+  // no instant reads 02:30 local.
+  EXPECT_EQ(localMillis(berlin, utc(2026, 3, 29, 0, 59)), toUnix(utc(2026, 3, 29, 1, 59)));
+  EXPECT_EQ(localMillis(berlin, utc(2026, 3, 29, 1, 0)), toUnix(utc(2026, 3, 29, 3, 0)));
+  // Fall back, 2026-10-25: 00:30 and 01:30 UTC both read 02:30 local (CEST, then CET).
+  EXPECT_EQ(localMillis(berlin, utc(2026, 10, 25, 0, 30)), toUnix(utc(2026, 10, 25, 2, 30)));
+  EXPECT_EQ(localMillis(berlin, utc(2026, 10, 25, 1, 30)), toUnix(utc(2026, 10, 25, 2, 30)));
+  // The southern hemisphere's gap, Sydney 2026-10-04 02:00 local -> 03:00 (15:59/16:00 UTC).
+  const TimeZone sydney = zone("Australia/Sydney");
+  EXPECT_EQ(localMillis(sydney, utc(2026, 10, 3, 15, 59)), toUnix(utc(2026, 10, 4, 1, 59)));
+  EXPECT_EQ(localMillis(sydney, utc(2026, 10, 3, 16, 0)), toUnix(utc(2026, 10, 4, 3, 0)));
+}
+
+TEST(TimeZone, LinksResolve) {
+  // A link in the database names the zone it points to; offsets follow that zone.
+  const TimeZone eastern = zone("US/Eastern");
+  EXPECT_EQ(eastern.name(), "US/Eastern");
+  EXPECT_EQ(duration_cast<minutes>(eastern.offsetAt(utc(2026, 7, 15, 12))).count(), -240);
+}
+
+TEST(TimeZone, RejectsUnknownAndMalformedNames) {
   EXPECT_FALSE(isValidZoneName("../etc/passwd"));
   EXPECT_FALSE(isValidZoneName("/etc/passwd"));
+  EXPECT_FALSE(isValidZoneName(""));
   EXPECT_TRUE(isValidZoneName("America/Argentina/Buenos_Aires"));
-  auto lookup = zoneinfoLookup(std::string(kDefaultZoneinfoDirectory));
+  auto traversal = TimeZone::locate("../../etc/passwd");
+  ASSERT_FALSE(traversal.ok());
+  EXPECT_EQ(traversal.error().code, core::ErrorCode::invalidInput);
+  auto lookup = systemZoneLookup();
   auto missing = lookup("Europe/Berln");
   ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, core::ErrorCode::notFound);
   EXPECT_EQ(missing.error().message,
             "unknown time zone \"Europe/Berln\"; did you mean \"Europe/Berlin\"?");
+  auto nowhere = lookup("Nowhere");
+  ASSERT_FALSE(nowhere.ok());
+  EXPECT_EQ(nowhere.error().message.rfind("unknown time zone \"Nowhere\"", 0), 0u);
 }
 
 }  // namespace
