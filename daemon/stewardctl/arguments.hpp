@@ -29,6 +29,7 @@ enum class Verb {
   resume,
   reload,
   policy,
+  backup,
 };
 
 struct Invocation {
@@ -41,7 +42,8 @@ struct Invocation {
   std::optional<bool> colour;  // --color / --no-color; default: only on a terminal
 
   Verb verb = Verb::status;
-  std::string target;  // explain ID, approve/reject ID, cancel ORDER, pause/resume DEVICE
+  std::string
+      target;  // explain ID, approve/reject ID, cancel ORDER, pause/resume DEVICE, backup FILE
   // log
   std::string since, device, kind;
   std::uint32_t limit = 0;
