@@ -62,9 +62,19 @@ in_root() { chroot "$chroot_dir" "$@"; }
 
 # --- packages ---------------------------------------------------------------------------------
 phase "building the packages"
-"$root/scripts/package" --out "$work/v1"
+# The packages are kept in the cache; STEWARD_INSTALL_TEST_REUSE=1 re-runs the checks on them
+# without building again.
 new_version="$(dpkg-parsechangelog -l "$root/packaging/debian/changelog" -S Version)+upgradetest1"
-"$root/scripts/package" --no-lintian --version "$new_version" --out "$work/v2"
+if [[ ${STEWARD_INSTALL_TEST_REUSE:-0} == 1 && -n $(ls "$cache"/v1/*.deb "$cache"/v2/*.deb 2>/dev/null) ]]; then
+  echo "reusing the packages in $cache/v1 and $cache/v2"
+else
+  rm -rf "$cache/v1" "$cache/v2"
+  "$root/scripts/package" --out "$cache/v1"
+  "$root/scripts/package" --no-lintian --version "$new_version" --out "$cache/v2"
+fi
+mkdir -p "$work/v1" "$work/v2"
+cp "$cache"/v1/*.deb "$work/v1/"
+cp "$cache"/v2/*.deb "$work/v2/"
 took "package build (both versions, lintian)"
 
 # --- the root ---------------------------------------------------------------------------------
@@ -95,15 +105,14 @@ cp "$work"/v1/*.deb "$chroot_dir/tmp/v1/"
 cp "$work"/v2/*.deb "$chroot_dir/tmp/v2/"
 in_root sh -c 'cd /tmp/v1 && apt-get install -y -q ./steward_*.deb ./steward-plugins_*.deb' \
   >"$work/install.log" 2>&1 || { tail -40 "$work/install.log"; fail "installing the packages failed"; }
-grep -E '^(Setting up|Unpacking) ' "$work/install.log" | sed -n '1,200p' | awk '{print $3}' | sort -u | tr '\n' ' '
-echo
+echo "installed: $(grep '^Setting up ' "$work/install.log" | awk '{print $3}' | sort -u | tr '\n' ' ')"
 cp "$chroot_dir"/var/cache/apt/archives/*.deb "$cache/archives/" 2>/dev/null || true
 took "install with dependencies"
 
 phase "checking the installed files"
 expect_mode() { # path mode owner:group
   local got
-  got=$(stat -c '%a %U:%G' "$chroot_dir$1" 2>/dev/null) || fail "$1 is missing"
+  got=$(in_root stat -c '%a %U:%G' "$1" 2>/dev/null) || fail "$1 is missing" # the root's names
   [[ $got == "$2 $3" ]] || fail "$1: expected mode $2 owned by $3, got $got"
 }
 expect_mode /usr/sbin/stewardd 755 root:root
@@ -137,12 +146,13 @@ for f in /etc/steward/stewardd.toml /etc/steward/policy.toml; do
 done
 
 passwd=$(in_root getent passwd steward) || fail "no steward user"
-IFS=: read -r _ _ uid _ _ home shell <<<"$passwd"
+IFS=: read -r _ _ uid gid _ home shell <<<"$passwd"
+as_steward=(chroot --userspec="$uid:$gid" "$chroot_dir") # numeric: the host has no steward user
 ((uid < 1000)) || fail "steward is not a system user (uid $uid)"
 [[ $home == /var/lib/steward && $shell == /usr/sbin/nologin ]] || fail "steward user: $passwd"
 in_root getent group steward-admin >/dev/null || fail "no steward-admin group"
 
-in_root su -s /bin/sh steward -c 'stewardd --check-config' || fail "stewardd --check-config failed as steward"
+"${as_steward[@]}" stewardd --check-config || fail "stewardd --check-config failed as the steward user"
 in_root stewardd --version | grep -q "^stewardd " || fail "stewardd --version"
 in_root stewardctl policy check || fail "stewardctl policy check failed on the installed policy"
 
@@ -159,7 +169,6 @@ in_root steward-broker add-plugin steward-dsmr p1-meter >/dev/null || fail "stew
 expect_mode /etc/steward/mosquitto/passwd 640 root:mosquitto
 grep -q '^topic readwrite steward/device/p1-meter/#$' "$chroot_dir/etc/steward/mosquitto/acl" ||
   fail "the ACL does not hold the plugin's topics"
-in_root mosquitto -c /etc/mosquitto/mosquitto.conf --test-config >/dev/null 2>&1 || true
 took "checks"
 
 # --- a populated ledger -----------------------------------------------------------------------
@@ -174,7 +183,7 @@ run_hub() { # label: runs stewardd as steward until the DSMR plugin's needs are 
 <auth>EXTERNAL</auth></busconfig>
 BUS
   rm -f "$chroot_dir/tmp/steward-bus"
-  chroot --userspec=steward:steward "$chroot_dir" dbus-daemon --config-file=/tmp/bus.conf --nofork \
+  "${as_steward[@]}" dbus-daemon --config-file=/tmp/bus.conf --nofork \
     >"$work/bus.log" 2>&1 &
   bus_pid=$!
   pids+=("$bus_pid")
@@ -185,7 +194,7 @@ BUS
     "$broker_port" >"$chroot_dir/tmp/hub.toml"
   chmod 644 "$chroot_dir/tmp/hub.toml"
   sleep 0.5
-  chroot --userspec=steward:steward "$chroot_dir" env STATE_DIRECTORY=/var/lib/steward \
+  "${as_steward[@]}" env STATE_DIRECTORY=/var/lib/steward \
     CONFIGURATION_DIRECTORY=/etc/steward stewardd --config /tmp/hub.toml >"$work/hub-$1.log" 2>&1 &
   hub_pid=$!
   pids+=("$hub_pid")
