@@ -55,7 +55,7 @@ trap cleanup EXIT
 
 t_all=$SECONDS
 phase() { printf '\n== %s\n' "$*"; t_phase=$SECONDS; }
-took() { echo "-- $1: $((SECONDS - t_phase)) s"; timings+=("$1 $((SECONDS - t_phase)) s"); }
+took() { echo "took: $1: $((SECONDS - t_phase)) s"; timings+=("$1 $((SECONDS - t_phase)) s"); }
 timings=()
 fail() { echo "FAIL: $*" >&2; exit 1; }
 in_root() { chroot "$chroot_dir" "$@"; }
