@@ -181,7 +181,7 @@ run_hub() { # label: runs stewardd as steward until the DSMR plugin's needs are 
   in_root install -d -o steward -g steward -m 0750 /var/lib/steward # what StateDirectory= does
   cat >"$chroot_dir/tmp/bus.conf" <<BUS
 <busconfig><type>session</type><listen>unix:path=/tmp/steward-bus</listen>
-<policy context="default"><allow send_destination="*"/><allow own="*"/></policy>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow receive_sender="*"/><allow own="*"/></policy>
 <auth>EXTERNAL</auth></busconfig>
 BUS
   rm -f "$chroot_dir/tmp/steward-bus"
@@ -202,12 +202,15 @@ BUS
   pids+=("$hub_pid")
   cp "$root/plugins/dsmr/examples/dsmr42-kaifa.txt" "$chroot_dir/tmp/"
   local ok=0
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 200); do
     if grep -q 'hub.ready' "$work/hub-$1.log"; then ok=1; break; fi
     kill -0 "$hub_pid" 2>/dev/null || break
     sleep 0.2
   done
-  ((ok)) || { cat "$work/hub-$1.log"; fail "stewardd ($1) did not become ready"; }
+  ((ok)) || {
+    cat "$work/hub-$1.log" "$work/bus.log" "$work/mosquitto.log"
+    fail "stewardd ($1) did not become ready"
+  }
   in_root steward-dsmr --file /tmp/dsmr42-kaifa.txt --once --broker "127.0.0.1:$broker_port" --id p1-meter \
     >"$work/dsmr.log" 2>&1 || { cat "$work/dsmr.log"; fail "steward-dsmr could not publish"; }
   sleep 3
