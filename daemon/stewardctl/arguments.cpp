@@ -15,7 +15,7 @@ struct VerbInfo {
   bool read_only;
 };
 
-constexpr std::array<VerbInfo, 15> kVerbs{{
+constexpr std::array<VerbInfo, 16> kVerbs{{
     {"status", Verb::status, true},
     {"devices", Verb::devices, true},
     {"needs", Verb::needs, true},
@@ -31,6 +31,7 @@ constexpr std::array<VerbInfo, 15> kVerbs{{
     {"resume", Verb::resume, false},
     {"reload", Verb::reload, false},
     {"policy", Verb::policy, true},
+    {"backup", Verb::backup, true},
 }};
 
 const VerbInfo* findVerb(std::string_view name) {
@@ -68,6 +69,7 @@ std::string usage() {
          "  verify [--checkpoint FILE]   check the decision chain for tampering\n"
          "  export [--format jsonl|csv]  every decision, every column\n"
          "  approvals                    purchases waiting for the owner\n"
+         "  backup FILE                  copy the database to FILE (safe while stewardd runs)\n"
          "Changing (root or steward-admin; needs the running daemon):\n"
          "  approve ID | reject ID       answer an approval request\n"
          "  cancel ORDER                 cancel an order\n"
@@ -176,6 +178,9 @@ core::Result<Invocation> parseArguments(std::span<const std::string> args) {
       break;
     case Verb::cancel:
       min = max = 1, what = "an order id";
+      break;
+    case Verb::backup:
+      min = max = 1, what = "a file to write the copy to";
       break;
     case Verb::pause:
     case Verb::resume:

@@ -29,6 +29,7 @@ enum class Verb {
   resume,
   reload,
   policy,
+  backup,
 };
 
 struct Invocation {
@@ -42,7 +43,8 @@ struct Invocation {
   bool wide = false;           // --wide: tables as wide as their content, not the terminal
 
   Verb verb = Verb::status;
-  std::string target;  // explain ID, approve/reject ID, cancel ORDER, pause/resume DEVICE
+  std::string
+      target;  // explain ID, approve/reject ID, cancel ORDER, pause/resume DEVICE, backup FILE
   // log
   std::string since, device, kind;
   std::uint32_t limit = 0;

@@ -19,6 +19,7 @@
 #include "policy/cli.hpp"
 #include "policy/loader.hpp"
 #include "stewardctl/arguments.hpp"
+#include "stewardctl/backup.hpp"
 #include "stewardctl/fit.hpp"
 #include "stewardctl/hub_client.hpp"
 #include "stewardctl/render.hpp"
@@ -288,9 +289,31 @@ std::optional<int> runOverDbus(const Context& ctx, HubClient& hub) {
     case Verb::reload:
       return text([](P& p) { return p.Reload(); }, answer("policy reloaded"));
     case Verb::policy:
+    case Verb::backup:
       break;
   }
   return ctx.fail("internal: unhandled command");
+}
+
+int runBackup(const Context& ctx, const std::string& db_path) {
+  auto report = backupDatabase(db_path, ctx.inv.target);
+  if (!report) return ctx.fail(report.error().message);
+  const auto& chain = report->chain;
+  if (ctx.inv.json) {
+    json::object document{
+        {"file", ctx.inv.target}, {"bytes", report->bytes}, {"verify", ledger::toJson(chain)}};
+    ctx.out << json::serialize(document) << '\n';
+  } else {
+    ctx.out << "Backed up " << db_path << " to " << ctx.inv.target << " ("
+            << (report->bytes + 1023) / 1024 << " KiB, " << chain.records << " decisions).\n";
+    if (chain.intact())
+      ctx.out << "The copy's decision chain verifies.\n";
+    else
+      ctx.out << "The copy was written, but its decision chain does NOT verify; run\n"
+                 "stewardctl --db "
+              << ctx.inv.target << " verify to see where.\n";
+  }
+  return chain.intact() ? kExitOk : kExitFailed;
 }
 
 }  // namespace
@@ -352,6 +375,7 @@ int run(std::span<const std::string> args, std::ostream& out, std::ostream& err,
   }
 
   const std::string db_path = inv.db.value_or(ctx.config.state_directory + "/steward.db");
+  if (inv.verb == Verb::backup) return runBackup(ctx, db_path);
   // What the D-Bus API does not carry is read from the file.
   const bool file_only = inv.db || !inv.checkpoint.empty() || inv.all;
   if (file_only) return runOnDatabase(ctx, db_path);
