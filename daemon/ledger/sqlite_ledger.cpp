@@ -66,13 +66,6 @@ bool validKind(std::string_view kind) {
   return kind.front() != '.' && kind.back() != '.';
 }
 
-bool hasControl(std::string_view text) {
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) return true;
-  }
-  return false;
-}
-
 Result<void> validate(const Decision& d, std::int64_t head_seq) {
   if (!validKind(d.kind)) {
     return core::fail("decision kind \"" + d.kind +

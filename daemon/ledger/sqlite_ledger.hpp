@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "ledger/chain.hpp"
@@ -18,6 +19,13 @@ inline constexpr std::size_t kMaxInputBytes = 1 << 20;  // room for a signed off
 inline constexpr std::size_t kMaxReasons = 64;
 inline constexpr std::size_t kMaxCauses = 64;
 inline constexpr std::size_t kMaxTextBytes = 1024;  // kind, subject, outcome, each reason
+
+// Whether `text` holds a control character (below 0x20, or DEL): refused in the text fields.
+inline bool hasControl(std::string_view text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
 
 class SqliteLedger final : public Ledger {
  public:
