@@ -9,7 +9,7 @@
 #include <set>
 
 #include "core/duration.hpp"
-#include "ledger/sqlite_ledger.hpp"
+#include "ledger/ledger.hpp"
 #include "needs/engine.hpp"
 
 namespace steward::needs::detail {
