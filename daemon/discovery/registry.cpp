@@ -324,6 +324,8 @@ std::optional<Rejection> Registry::applySignals(Device& d, std::vector<NeedSigna
         fx.needs_changed = true;
         fx.emit.push_back(s);
         if (!dry) d.needs[nk] = s;
+      } else if (s.level) {
+        fx.emit.push_back(s);  // the same low level again: still a reading for the forecast
       }
     } else if (it != d.needs.end()) {
       // It was a need and is not any more (battery replaced, toner refilled): closed.
@@ -332,10 +334,11 @@ std::optional<Rejection> Registry::applySignals(Device& d, std::vector<NeedSigna
       if (!dry) d.needs.erase(it);
     } else if (s.level) {
       const auto l = d.levels.find(s.key);
-      if (l == d.levels.end() || l->second.value != *s.level || l->second.unit != s.unit) {
+      if (l == d.levels.end() || l->second.value != *s.level || l->second.unit != s.unit)
         fx.levels_changed = true;
-        fx.emit.push_back(s);
-      }
+      // Every reading goes on with its own time, changed or not: the forecast needs to see how
+      // long a level stayed put (a whole-percent sensor repeats each value many times).
+      fx.emit.push_back(s);
     }
     if (s.level) {
       const auto l = d.levels.find(s.key);

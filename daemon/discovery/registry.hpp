@@ -51,6 +51,8 @@ class Registry {
   core::Result<void> flush();
 
   void onDeviceEvent(DeviceHandler handler) { device_handlers_.push_back(std::move(handler)); }
+  // Every level reading is passed on with its own time, changed or not (the forecast needs
+  // them all); other signals only when they open, change or clear a need.
   void onNeedSignal(SignalHandler handler) { signal_handlers_.push_back(std::move(handler)); }
 
   const Device* find(std::string_view id) const;

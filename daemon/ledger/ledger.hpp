@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -15,6 +16,19 @@
 #include "ledger/database.hpp"
 
 namespace steward::ledger {
+
+// Caps on what one decision may carry; a decision over them is refused, not truncated.
+inline constexpr std::size_t kMaxInputBytes = 1 << 20;  // room for a signed offer as evidence
+inline constexpr std::size_t kMaxReasons = 64;
+inline constexpr std::size_t kMaxCauses = 64;
+inline constexpr std::size_t kMaxTextBytes = 1024;  // kind, subject, outcome, each reason
+
+// Whether `text` holds a control character (below 0x20, or DEL): refused in the text fields.
+inline bool hasControl(std::string_view text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
 
 struct Decision {
   std::string kind;                  // "device.admitted", "need.opened", "policy.evaluated", ...

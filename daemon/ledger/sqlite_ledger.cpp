@@ -105,13 +105,6 @@ Result<void> validate(const Decision& d, std::int64_t head_seq) {
 
 }  // namespace
 
-bool hasControl(std::string_view text) {
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) return true;
-  }
-  return false;
-}
-
 Result<std::unique_ptr<SqliteLedger>> SqliteLedger::open(const std::string& path,
                                                          const core::Clock& clock) {
   auto db = Database::open(path);

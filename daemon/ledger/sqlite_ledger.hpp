@@ -14,16 +14,6 @@
 
 namespace steward::ledger {
 
-// Caps on what one decision may carry; a decision over them is refused, not truncated.
-inline constexpr std::size_t kMaxInputBytes = 1 << 20;  // room for a signed offer as evidence
-inline constexpr std::size_t kMaxReasons = 64;
-inline constexpr std::size_t kMaxCauses = 64;
-inline constexpr std::size_t kMaxTextBytes = 1024;  // kind, subject, outcome, each reason
-
-// Whether `text` holds a control character (C0 or DEL); such text is refused in a decision's
-// kind, subject, outcome and reasons. Modules that stage decisions check with the same rule.
-bool hasControl(std::string_view text);
-
 class SqliteLedger final : public Ledger {
  public:
   // Opens or creates the database at `path` and brings the ledger's schema up to date.

@@ -25,10 +25,8 @@ double median(std::vector<double>& v) {
   return (lower + upper) / 2.0;
 }
 
-}  // namespace
-
-std::optional<double> theilSenSlopePerDay(std::span<const Observation> obs,
-                                          core::Duration min_pair_gap) {
+// The slopes (level per day) of every pair of readings at least `min_pair_gap` apart.
+std::vector<double> pairSlopes(std::span<const Observation> obs, core::Duration min_pair_gap) {
   std::vector<double> slopes;
   slopes.reserve(obs.size() * (obs.size() - (obs.empty() ? 0 : 1)) / 2);
   for (std::size_t i = 0; i < obs.size(); ++i) {
@@ -38,6 +36,21 @@ std::optional<double> theilSenSlopePerDay(std::span<const Observation> obs,
       slopes.push_back((obs[j].level - obs[i].level) / days(gap));
     }
   }
+  return slopes;
+}
+
+// The q-quantile (0..1) of `v` by nearest rank (reorders it); precondition: not empty.
+double quantile(std::vector<double>& v, double q) {
+  const auto at = static_cast<std::size_t>(std::floor(q * static_cast<double>(v.size() - 1)));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(at), v.end());
+  return v[at];
+}
+
+}  // namespace
+
+std::optional<double> theilSenSlopePerDay(std::span<const Observation> obs,
+                                          core::Duration min_pair_gap) {
+  auto slopes = pairSlopes(obs, min_pair_gap);
   if (slopes.empty()) return std::nullopt;
   return median(slopes);
 }
@@ -66,12 +79,13 @@ Forecast estimateForecast(std::span<const Observation> all, const ForecastParams
 
   const std::size_t k = std::min(std::max<std::size_t>(params.anchor_points, 1), obs.size());
   std::optional<double> slope;
+  std::vector<double> slopes;
   if (obs.size() >= params.min_points && f.last_at - f.first_at >= params.min_span)
-    slope = theilSenSlopePerDay(
-        obs,
-        std::max(params.min_pair_gap, core::Duration{static_cast<long long>(
+    slopes = pairSlopes(obs, std::max(params.min_pair_gap,
+                                      core::Duration{static_cast<long long>(
                                           params.min_pair_span_fraction *
                                           static_cast<double>((f.last_at - f.first_at).count()))}));
+  if (!slopes.empty()) slope = median(slopes);
 
   // The level now: each of the newest k readings carried forward along the slope; their median.
   std::vector<double> anchors;
@@ -96,6 +110,14 @@ Forecast estimateForecast(std::span<const Observation> all, const ForecastParams
   }
   f.status = ForecastStatus::depleting;
   f.runout = f.last_at + core::Duration{std::llround(remaining / f.rate_per_day * kMillisPerDay)};
+  // A faster quantile of the pairwise rates (a lower quantile of the slopes).
+  const double fast_rate = std::max(
+      -quantile(slopes, std::clamp(params.uncertainty_quantile, 0.0, 0.5)), f.rate_per_day);
+  const auto early =
+      f.last_at + core::Duration{std::llround(remaining / fast_rate * kMillisPerDay)};
+  f.uncertainty = (*f.runout - early) +
+                  core::Duration{std::llround(std::max(params.uncertainty_intervals, 0.0) *
+                                              static_cast<double>(f.typical_interval.count()))};
   return f;
 }
 

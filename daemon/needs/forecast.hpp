@@ -34,6 +34,11 @@ struct ForecastParams {
   core::Duration stale_floor = std::chrono::hours{72};
   double stale_intervals = 4.0;
   double empty_level = 0.0;
+  // The uncertainty of a run-out: the run-out at this quantile of the pairwise slopes (the faster
+  // rates), plus this many typical reading intervals (the next reading, which may move the date,
+  // is that far away).
+  double uncertainty_quantile = 0.25;
+  double uncertainty_intervals = 1.0;
   // Further than this the forecast says "not running out" rather than a date centuries away.
   core::Duration horizon = std::chrono::days{3650};
 };
@@ -50,6 +55,12 @@ struct Forecast {
   double level = 0.0;         // robust estimate of the level at `last_at`
   double rate_per_day = 0.0;  // consumption per day in the signal's unit (> 0 when depleting)
   std::optional<core::TimePoint> runout;
+  // How much earlier the run-out may plausibly come: the run-out at a faster quantile of the
+  // pairwise rates (the slopes Theil–Sen takes the median of) is that much before `runout`;
+  // plus the typical interval between readings, the time until the next one can correct it.
+  // Small when readings agree and come often; large for few, scattered or sparse readings.
+  // Needs open this much earlier still, so an uncertain forecast does not open one too late.
+  core::Duration uncertainty{};
   std::size_t points = 0;  // readings the estimate used
   core::TimePoint first_at, last_at;
   core::Duration typical_interval{};  // median gap between readings

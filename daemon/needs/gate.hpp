@@ -43,12 +43,7 @@ struct BasketCheck {
   std::vector<ItemCheck> items;         // the items that passed their own check
   std::optional<core::Money> estimate;  // sum of known item estimates
   bool estimate_complete = true;        // false when some item has no estimate
-  // Estimates of baskets already sourcing or awaiting approval and of those allowed earlier in
-  // this round (urgent first), so a budget is spent on the most urgent basket first.
-  std::optional<core::Money> pending;
-  // The same, by budget category: a basket of toner does not spend the batteries budget.
-  std::map<std::string, core::Money, std::less<>> pending_by_category;
-  core::TimePoint order_by;  // the latest time to order for every item to arrive in time
+  core::TimePoint order_by;             // the latest time to order for every item to arrive in time
   core::TimePoint at;
 };
 

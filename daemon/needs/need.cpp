@@ -19,20 +19,6 @@ constexpr std::array<std::pair<NeedState, std::string_view>, 7> kStates{{
     {NeedState::expired, "expired"},
 }};
 
-constexpr std::array<std::pair<discovery::SignalKind, std::string_view>, 5> kKinds{{
-    {discovery::SignalKind::consumable, "consumable"},
-    {discovery::SignalKind::battery, "battery"},
-    {discovery::SignalKind::fault, "fault"},
-    {discovery::SignalKind::meter, "meter"},
-    {discovery::SignalKind::outage, "outage"},
-}};
-
-constexpr std::array<std::pair<discovery::Severity, std::string_view>, 3> kSeverities{{
-    {discovery::Severity::info, "info"},
-    {discovery::Severity::warning, "warning"},
-    {discovery::Severity::critical, "critical"},
-}};
-
 template <class E, std::size_t N>
 std::string_view nameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
   for (const auto& [v, name] : table)
@@ -55,18 +41,6 @@ std::string_view toString(NeedState s) {
 }
 std::optional<NeedState> parseNeedState(std::string_view s) {
   return valueOf(kStates, s);
-}
-std::string_view toString(discovery::SignalKind k) {
-  return nameOf(kKinds, k);
-}
-std::optional<discovery::SignalKind> parseSignalKind(std::string_view s) {
-  return valueOf(kKinds, s);
-}
-std::string_view toString(discovery::Severity s) {
-  return nameOf(kSeverities, s);
-}
-std::optional<discovery::Severity> parseSeverity(std::string_view s) {
-  return valueOf(kSeverities, s);
 }
 
 std::string_view toString(Verdict v) {

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/money.hpp"
+#include "discovery/device.hpp"
 #include "discovery/signals.hpp"
 
 namespace steward::needs {
@@ -27,10 +28,8 @@ bool isLive(NeedState s);  // not fulfilled, cancelled or expired
 // Whether the lifecycle allows `from` → `to` (see engine.hpp for who moves which step).
 bool canMove(NeedState from, NeedState to);
 
-std::string_view toString(discovery::SignalKind k);
-std::optional<discovery::SignalKind> parseSignalKind(std::string_view s);
-std::string_view toString(discovery::Severity s);
-std::optional<discovery::Severity> parseSeverity(std::string_view s);
+// Signal kinds and severities are named by discovery (discovery/device.hpp: toString,
+// parseSignalKind, parseSeverity); the needs tables store those names.
 
 // One device signal that asked for the need. Repeats of the same (device, key) count here and
 // are not separate needs.

@@ -135,6 +135,10 @@ CREATE TABLE need_meters (
   PRIMARY KEY (device_id, signal_key)
 );
 )sql",
+    // How much earlier than fc_runout the run-out may plausibly come (Forecast::uncertainty).
+    R"sql(
+ALTER TABLE need_series ADD COLUMN fc_uncertainty_ms INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 std::string toJson(const std::vector<std::string>& list) {
@@ -319,7 +323,7 @@ Result<std::vector<Need>> loadNeeds(ledger::Database& db, bool include_closed) {
         n.item_id = s->text(1);
         n.category = s->text(2);
         n.description = s->text(3);
-        auto kind = parseSignalKind(s->textView(4));
+        auto kind = discovery::parseSignalKind(s->textView(4));
         auto state = parseNeedState(s->textView(5));
         if (!kind || !state)
           return core::fail("need " + std::to_string(n.id) +
@@ -363,8 +367,10 @@ Result<std::vector<Need>> loadNeeds(ledger::Database& db, bool include_closed) {
           NeedSource ns;
           ns.device_id = src->text(0);
           ns.key = src->text(1);
-          ns.kind = parseSignalKind(src->textView(2)).value_or(discovery::SignalKind::consumable);
-          ns.severity = parseSeverity(src->textView(3)).value_or(discovery::Severity::info);
+          ns.kind = discovery::parseSignalKind(src->textView(2))
+                        .value_or(discovery::SignalKind::consumable);
+          ns.severity =
+              discovery::parseSeverity(src->textView(3)).value_or(discovery::Severity::info);
           ns.first_at = fromUnixMillis(src->int64(4));
           ns.last_at = fromUnixMillis(src->int64(5));
           ns.reports = src->int64(6);
@@ -448,8 +454,8 @@ Result<void> saveSeries(ledger::Database& db, const SeriesRow& r) {
   auto s = db.prepare(
       "INSERT INTO need_series(device_id, signal_key, item_id, signal_kind, unit, refills, "
       "last_refill_at_ms, fc_status, fc_level, fc_rate_per_day, fc_runout_ms, fc_points, "
-      "fc_first_ms, fc_last_ms, fc_interval_ms, fc_stale_after_ms, due_ms) "
-      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17) "
+      "fc_first_ms, fc_last_ms, fc_interval_ms, fc_stale_after_ms, due_ms, fc_uncertainty_ms) "
+      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18) "
       "ON CONFLICT(device_id, signal_key) DO UPDATE SET item_id=excluded.item_id, "
       "signal_kind=excluded.signal_kind, unit=excluded.unit, refills=excluded.refills, "
       "last_refill_at_ms=excluded.last_refill_at_ms, fc_status=excluded.fc_status, "
@@ -457,7 +463,7 @@ Result<void> saveSeries(ledger::Database& db, const SeriesRow& r) {
       "fc_runout_ms=excluded.fc_runout_ms, fc_points=excluded.fc_points, "
       "fc_first_ms=excluded.fc_first_ms, fc_last_ms=excluded.fc_last_ms, "
       "fc_interval_ms=excluded.fc_interval_ms, fc_stale_after_ms=excluded.fc_stale_after_ms, "
-      "due_ms=excluded.due_ms");
+      "due_ms=excluded.due_ms, fc_uncertainty_ms=excluded.fc_uncertainty_ms");
   if (!s) return s.error();
   const Forecast& f = r.forecast;
   const char* status = f.status == ForecastStatus::depleting ? "depleting"
@@ -479,7 +485,8 @@ Result<void> saveSeries(ledger::Database& db, const SeriesRow& r) {
       .bind(14, static_cast<std::int64_t>(toUnixMillis(f.last_at)))
       .bind(15, static_cast<std::int64_t>(f.typical_interval.count()))
       .bind(16, static_cast<std::int64_t>(f.stale_after.count()))
-      .bind(17, millis(r.due));
+      .bind(17, millis(r.due))
+      .bind(18, static_cast<std::int64_t>(f.uncertainty.count()));
   return s->run();
 }
 
@@ -533,7 +540,8 @@ Result<std::vector<SeriesRow>> loadSeries(ledger::Database& db, bool with_observ
   auto s = db.prepare(
       "SELECT device_id, signal_key, item_id, signal_kind, unit, refills, last_refill_at_ms, "
       "fc_status, fc_level, fc_rate_per_day, fc_runout_ms, fc_points, fc_first_ms, fc_last_ms, "
-      "fc_interval_ms, fc_stale_after_ms, due_ms FROM need_series ORDER BY device_id, signal_key");
+      "fc_interval_ms, fc_stale_after_ms, due_ms, fc_uncertainty_ms FROM need_series ORDER BY "
+      "device_id, signal_key");
   if (!s) return s.error();
   std::vector<SeriesRow> out;
   if (auto done = s->forEach([&](auto&) {
@@ -541,7 +549,8 @@ Result<std::vector<SeriesRow>> loadSeries(ledger::Database& db, bool with_observ
         r.device_id = s->text(0);
         r.key = s->text(1);
         r.item_id = s->text(2);
-        r.kind = parseSignalKind(s->textView(3)).value_or(discovery::SignalKind::consumable);
+        r.kind =
+            discovery::parseSignalKind(s->textView(3)).value_or(discovery::SignalKind::consumable);
         r.unit = s->text(4);
         r.refills = static_cast<int>(s->int64(5));
         r.last_refill_at = optionalTime(*s, 6);
@@ -558,6 +567,7 @@ Result<std::vector<SeriesRow>> loadSeries(ledger::Database& db, bool with_observ
         r.forecast.typical_interval = core::Duration{s->int64(14)};
         r.forecast.stale_after = core::Duration{s->int64(15)};
         r.due = optionalTime(*s, 16);
+        r.forecast.uncertainty = core::Duration{s->int64(17)};
         out.push_back(std::move(r));
       });
       !done)

@@ -359,6 +359,14 @@ TEST_F(NeedsFixture, DeniedItemIsHeldUntilThePolicyChanges) {
 
 TEST_F(NeedsFixture, BudgetGoesToTheMostUrgentBasketFirst) {
   gate.monthly_budget = eur(5000);
+  // As the purchasing module does: a basket made ready holds its estimate in the budget at once,
+  // so the next basket of the same round is checked against what is left.
+  engine->onBasketReady([this](const Basket& b) {
+    ready.push_back(b);
+    if (b.estimate)
+      gate.spent[FakeGate::monthName(std::chrono::year_month_day{
+          std::chrono::floor<std::chrono::days>(clock.now())})] += b.estimate->minor;
+  });
   CatalogItem drill;
   drill.item_id = "battery:drill-pack";
   drill.category = "battery";
@@ -377,10 +385,7 @@ TEST_F(NeedsFixture, BudgetGoesToTheMostUrgentBasketFirst) {
   auto toner = liveFor("toner:TN-2420");
   EXPECT_TRUE(toner->held);
   ASSERT_EQ(gate.baskets.size(), 2u);
-  EXPECT_EQ(gate.baskets[1].pending, eur(1000)) << "the drill basket is counted as pending";
-  ASSERT_EQ(gate.baskets[1].pending_by_category.size(), 1u);
-  EXPECT_EQ(gate.baskets[1].pending_by_category.at("battery"), eur(1000))
-      << "and counted against its own category only";
+  EXPECT_EQ(gate.baskets[0].retailer, "hardware-store") << "the most urgent basket goes first";
   EXPECT_EQ(decisions("needs.grouped", "deny"), 1);
 }
 

@@ -60,7 +60,6 @@ class FakeGate final : public Gate {
     const year_month_day day{floor<days>(basket.at)};
     const std::string month = monthName(day);
     std::int64_t used = spent[month];
-    if (basket.pending) used += basket.pending->minor;
     const std::int64_t want = basket.estimate ? basket.estimate->minor : 0;
     if (used + want > monthly_budget->minor) {
       r.verdict = Verdict::deny;

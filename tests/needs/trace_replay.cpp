@@ -79,7 +79,7 @@ core::Result<Trace> loadTrace(const std::string& path) {
 }
 
 TraceEvaluation evaluateTrace(const Trace& trace, const SeriesParams& params,
-                              core::Duration lead_plus_safety) {
+                              core::Duration lead_plus_safety, bool widen_by_uncertainty) {
   TraceEvaluation e;
   e.name = trace.name;
   e.buckets = {{"0-7d", 0, 7},
@@ -110,7 +110,9 @@ TraceEvaluation evaluateTrace(const Trace& trace, const SeriesParams& params,
     if (left < 0.0) continue;
     const Forecast f = series.forecast(params.forecast);
 
-    if (!opened_cycles.count(truth_hour) && f.runout && *f.runout - lead_plus_safety <= now) {
+    const core::Duration margin = widen_by_uncertainty ? f.uncertainty : core::Duration{0};
+    if (!opened_cycles.count(truth_hour) && f.runout &&
+        *f.runout - lead_plus_safety - margin <= now) {
       opened_cycles.insert(truth_hour);
       e.openings.push_back({truth_hour / 24.0, left});
     }
@@ -133,8 +135,14 @@ TraceEvaluation evaluateTrace(const Trace& trace, const SeriesParams& params,
   for (const auto& r : trace.rows)
     cycles.insert(r.true_runout_hour);
   for (double c : cycles) {
-    if (!opened_cycles.count(c))
-      e.openings.push_back({c / 24.0, std::numeric_limits<double>::quiet_NaN()});
+    if (opened_cycles.count(c)) continue;
+    // Refilled before it was due (the next cycle's first reading came before this run-out)?
+    bool refilled_early = false;
+    for (std::size_t i = 1; i < trace.rows.size(); ++i)
+      refilled_early =
+          refilled_early || (trace.rows[i - 1].true_runout_hour == c &&
+                             trace.rows[i].true_runout_hour != c && trace.rows[i].hour < c);
+    e.openings.push_back({c / 24.0, std::numeric_limits<double>::quiet_NaN(), refilled_early});
   }
   for (std::size_t b = 0; b <= e.buckets.size(); ++b) {
     Bucket& bucket = b < e.buckets.size() ? e.buckets[b] : e.overall;
@@ -166,7 +174,8 @@ std::string formatEvaluation(const TraceEvaluation& e) {
   out += " | ";
   for (std::size_t i = 0; i < e.openings.size(); ++i) {
     if (std::isnan(e.openings[i].stock_left_days)) {
-      std::snprintf(buf, sizeof buf, "%snever", i ? ", " : "");
+      std::snprintf(buf, sizeof buf, "%s%s", i ? ", " : "",
+                    e.openings[i].refilled_early ? "refilled first" : "never");
     } else {
       std::snprintf(buf, sizeof buf, "%s%.1f", i ? ", " : "", e.openings[i].stock_left_days);
     }

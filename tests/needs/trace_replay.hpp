@@ -44,8 +44,10 @@ struct Bucket {
 struct CycleOpening {
   double true_runout_day = 0.0;
   // Days of stock truly left when the forecast first said "order now" (run-out - lead - safety
-  // reached); negative when the need would have opened only after running out; NaN: never.
+  // reached); NaN: not before run-out (too late, or never: see refilled_early).
   double stock_left_days = 0.0;
+  // NaN only: the next refill came before this cycle ran out and before its need was due.
+  bool refilled_early = false;
 };
 
 struct TraceEvaluation {
@@ -55,9 +57,11 @@ struct TraceEvaluation {
   std::vector<CycleOpening> openings;
 };
 
-// Evaluates once a day at noon; `lead_plus_safety` decides when a need would open.
+// Evaluates once a day at noon; a need opens at run-out − `lead_plus_safety` − the forecast's
+// uncertainty, as the engine does (without the uncertainty when `widen_by_uncertainty` is false,
+// to compare).
 TraceEvaluation evaluateTrace(const Trace& trace, const SeriesParams& params,
-                              core::Duration lead_plus_safety);
+                              core::Duration lead_plus_safety, bool widen_by_uncertainty = true);
 
 std::string formatEvaluation(const TraceEvaluation& e);
 
