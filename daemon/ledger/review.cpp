@@ -16,6 +16,7 @@
 #include "ledger/approvals.hpp"
 #include "ledger/checkpoint.hpp"
 #include "ledger/controls.hpp"
+#include "ledger/json_fields.hpp"
 #include "ledger/kinds.hpp"
 
 namespace steward::ledger {
@@ -27,38 +28,6 @@ json::value parsedOrText(std::string_view text) {
   json::value v = json::parse(text, ec);
   if (ec) return json::string(text);
   return v;
-}
-
-// Text of a field for display: control characters removed (a device or vendor chose some of it).
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (!v) return {};
-  if (v->is_string()) return printable(v->as_string());
-  if (v->is_null()) return {};
-  return json::serialize(*v);
-}
-
-std::optional<std::int64_t> integer(const json::value* v) {
-  if (!v) return std::nullopt;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  return std::nullopt;
-}
-
-std::int64_t intOf(const json::object& o, std::string_view key) {
-  return integer(o.if_contains(key)).value_or(0);
-}
-
-const json::object& objectOf(const json::object& o, std::string_view key) {
-  static const json::object kEmpty;
-  const auto* v = o.if_contains(key);
-  return v && v->is_object() ? v->as_object() : kEmpty;
-}
-
-const json::array& arrayOf(const json::object& o, std::string_view key) {
-  static const json::array kEmpty;
-  const auto* v = o.if_contains(key);
-  return v && v->is_array() ? v->as_array() : kEmpty;
 }
 
 std::string formatMinor(std::int64_t minor, std::string_view code) {

@@ -10,58 +10,32 @@
 #include <optional>
 
 #include "core/money.hpp"
+#include "ledger/json_fields.hpp"
 #include "stewardctl/fit.hpp"
 
 namespace steward::stewardctl {
 
 namespace json = boost::json;
+using ledger::arrayOf;
 using ledger::Colour;
 using ledger::Database;
 using ledger::displayWidth;
 using ledger::formatUtcShort;
+using ledger::integer;
+using ledger::intOf;
 using ledger::kMaxChain;
+using ledger::objectOf;
 using ledger::OutputStyle;
 using ledger::paint;
 using ledger::parseUtc;
 using ledger::printable;
+using ledger::str;
 using ledger::TextTable;
 using ledger::truncateDisplay;
 template <class T>
 using Result = core::Result<T>;
 
 namespace {
-
-// Text of a field for display: control characters removed (a device or vendor chose some of it).
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (!v) return {};
-  if (v->is_string()) return printable(v->as_string());
-  if (v->is_null()) return {};
-  return json::serialize(*v);
-}
-
-std::optional<std::int64_t> integer(const json::value* v) {
-  if (!v) return std::nullopt;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  return std::nullopt;
-}
-
-std::int64_t intOf(const json::object& o, std::string_view key) {
-  return integer(o.if_contains(key)).value_or(0);
-}
-
-const json::object& objectOf(const json::object& o, std::string_view key) {
-  static const json::object kEmpty;
-  const auto* v = o.if_contains(key);
-  return v && v->is_object() ? v->as_object() : kEmpty;
-}
-
-const json::array& arrayOf(const json::object& o, std::string_view key) {
-  static const json::array kEmpty;
-  const auto* v = o.if_contains(key);
-  return v && v->is_array() ? v->as_array() : kEmpty;
-}
 
 std::string joined(const json::array& items, std::string_view sep, std::string_view prefix = {}) {
   std::string out;
