@@ -12,6 +12,7 @@
 #include "ledger/background_verify.hpp"
 #include "ledger/checkpoint.hpp"
 #include "ledger/controls.hpp"
+#include "ledger/kinds.hpp"
 #include "ledger/review.hpp"
 #include "ledger/sqlite_ledger.hpp"
 #include "ledger/verify.hpp"
@@ -165,7 +166,7 @@ bus::OpResult<std::string> OwnerApi::cancel(std::string_view order_id, const bus
 bus::OpResult<std::string> OwnerApi::pause(std::string_view device, const bus::Caller& caller) {
   if (!device.empty() && !plausibleId(device))
     return bus::invalidArgument("not a device id: \"" + std::string(device) + "\"");
-  auto r = hub_.controls_->pause(device, uidOf(caller), caller.channel);
+  auto r = hub_.controls_->pause(device, uidOf(caller), {}, caller.channel);
   if (!r) return bus::conflict(r.error().message);
   return boost::json::serialize(ledger::toJson(*r));
 }
@@ -173,7 +174,7 @@ bus::OpResult<std::string> OwnerApi::pause(std::string_view device, const bus::C
 bus::OpResult<std::string> OwnerApi::resume(std::string_view device, const bus::Caller& caller) {
   if (!device.empty() && !plausibleId(device))
     return bus::invalidArgument("not a device id: \"" + std::string(device) + "\"");
-  auto r = hub_.controls_->resume(device, uidOf(caller));
+  auto r = hub_.controls_->resume(device, uidOf(caller), caller.channel);
   if (!r) return bus::conflict(r.error().message);
   // Needs held back by the pause are looked at again now, not at the next tick.
   hub_.tick();
@@ -250,6 +251,43 @@ std::string OwnerApi::approvalSummary(const ledger::Approval& a) const {
   auto p = hub_.purchasing_->findByApproval(a.id);
   if (p && *p) return hub_.purchasing_->summary(**p);
   return a.subject + ", about " + formatMoney(a.amount);
+}
+
+void OwnerApi::refused(const bus::Refusal& r) {
+  const TimePoint now = hub_.clock_.now();
+  const std::string key = (r.uid ? std::to_string(*r.uid) : std::string("?")) + "/" + r.member;
+  auto it = refusals_.find(key);
+  if (it != refusals_.end() && now - it->second.recorded_at < std::chrono::minutes(1)) {
+    ++it->second.suppressed;
+    return;
+  }
+  if (it == refusals_.end() && refusals_.size() >= kMaxRefusalKeys) {
+    // Forget the caller recorded longest ago: it will be recorded again if it comes back.
+    auto oldest = refusals_.begin();
+    for (auto i = refusals_.begin(); i != refusals_.end(); ++i)
+      if (i->second.recorded_at < oldest->second.recorded_at) oldest = i;
+    refusals_.erase(oldest);
+  }
+  const std::uint64_t suppressed = it == refusals_.end() ? 0 : it->second.suppressed;
+  boost::json::object input{{"method", r.member},
+                            {"channel", r.channel},
+                            {"sender", r.sender},
+                            {"refused_since_last_record", suppressed}};
+  if (r.uid) input["uid"] = *r.uid;
+  auto recorded = hub_.ledger_->record(ledger::Decision{
+      std::string(ledger::kind::securityRefused),
+      r.uid ? "caller:uid:" + std::to_string(*r.uid) : std::string("caller:unknown"),
+      std::move(input),
+      "refused",
+      {r.reason},
+      hub_.policy_->current() ? hub_.policy_->current()->revision : std::string(),
+      {}});
+  if (!recorded) {
+    hub_.log_.error("security.refusal_unrecorded",
+                    {{"method", std::string_view(r.member)}, {"error", recorded.error().message}});
+    return;
+  }
+  refusals_[key] = RefusalWindow{now, 0};
 }
 
 }  // namespace steward::app

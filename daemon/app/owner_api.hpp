@@ -2,6 +2,7 @@
 // owns. D-Bus and Home Assistant only translate to and from this; the rules live in the modules.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "bus/operations.hpp"
@@ -39,6 +40,9 @@ class OwnerApi final : public bus::Operations {
   bus::Mode mode() override;
   std::vector<bus::BudgetUse> budgetUse() override;
   std::vector<bus::ApprovalRequest> pendingApprovals() override;
+  // Records security.refused once per (uid, method) and minute; the refusals in between are
+  // counted and carried by the next record. At most kMaxRefusalKeys callers are tracked.
+  void refused(const bus::Refusal& refusal) override;
 
   // One line for a person: "P3 at shop-a: 2 items, about 38.90 EUR".
   std::string approvalSummary(const ledger::Approval& approval) const;
@@ -47,7 +51,14 @@ class OwnerApi final : public bus::Operations {
   bus::OpResult<std::string> answer(std::string_view approval_id, const bus::Caller& caller,
                                     bool grant);
 
+  struct RefusalWindow {
+    core::TimePoint recorded_at;
+    std::uint64_t suppressed = 0;  // refused since the last record
+  };
+  static constexpr std::size_t kMaxRefusalKeys = 1024;
+
   Hub& hub_;
+  std::map<std::string, RefusalWindow> refusals_;  // by "uid/member"
 };
 
 }  // namespace steward::app

@@ -85,6 +85,7 @@ class DbusService::Adaptor final
                                           {"sender", sender},
                                           {"reason", "credentials unavailable"},
                                           {"error", e.getMessage()}});
+      ops_.refused({member, std::nullopt, sender, "dbus", "credentials unavailable"});
       raise(accessDenied("cannot establish who is calling " + std::string(member)));
     }
     if (!caller.uid || !admin_.isAdmin(*caller.uid)) {
@@ -92,6 +93,8 @@ class DbusService::Adaptor final
                                           {"sender", sender},
                                           {"uid", caller.uid ? std::to_string(*caller.uid) : "?"},
                                           {"group", admin_.group()}});
+      ops_.refused({member, caller.uid, sender, "dbus",
+                    "not root and not a member of group " + admin_.group()});
       raise(accessDenied(std::string(member) + " needs root or membership of group " +
                          admin_.group()));
     }

@@ -53,6 +53,14 @@ struct Caller {
   std::string channel;               // "dbus" or "home-assistant"
 };
 
+struct Refusal {
+  std::string member;                // "Approve"
+  std::optional<std::uint32_t> uid;  // absent when the bus could not say who called
+  std::string sender;                // the caller's unique bus name
+  std::string channel = "dbus";
+  std::string reason;
+};
+
 struct LogQuery {
   std::optional<core::TimePoint> since;  // only decisions at or after this time
   std::string device;                    // only decisions about this device ("" any)
@@ -121,6 +129,11 @@ class Operations {
   virtual Mode mode() = 0;
   virtual std::vector<BudgetUse> budgetUse() = 0;
   virtual std::vector<ApprovalRequest> pendingApprovals() = 0;  // oldest first
+
+  // A call the adapter refused before it reached an operation (the caller is not an admin, or
+  // cannot be identified). Security refusals belong on the record; the implementation keeps a
+  // flood from filling the disk. Must not fail.
+  virtual void refused(const Refusal& refusal) { (void)refusal; }
 };
 
 // What the hub announces as it happens; DbusService and HomeAssistantEntities both listen, so the

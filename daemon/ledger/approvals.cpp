@@ -207,17 +207,19 @@ Result<Approval> Approvals::request(const ApprovalRequest& req) {
   return a;
 }
 
-Result<Approval> Approvals::grant(std::string_view id, std::uint32_t uid) {
-  return answer(id, uid, ApprovalState::granted, {});
+Result<Approval> Approvals::grant(std::string_view id, std::optional<std::uint32_t> uid,
+                                  std::string_view channel) {
+  return answer(id, uid, ApprovalState::granted, {}, channel);
 }
 
-Result<Approval> Approvals::reject(std::string_view id, std::uint32_t uid,
-                                   std::string_view reason) {
-  return answer(id, uid, ApprovalState::rejected, reason);
+Result<Approval> Approvals::reject(std::string_view id, std::optional<std::uint32_t> uid,
+                                   std::string_view reason, std::string_view channel) {
+  return answer(id, uid, ApprovalState::rejected, reason, channel);
 }
 
 Result<Approval> Approvals::answer(std::string_view id, std::optional<std::uint32_t> uid,
-                                   ApprovalState state, std::string_view reason) {
+                                   ApprovalState state, std::string_view reason,
+                                   std::string_view channel) {
   Database& db = ledger_->database();
   const core::TimePoint now = clock_->now();
   Transaction tx(db);
@@ -235,16 +237,23 @@ Result<Approval> Approvals::answer(std::string_view id, std::optional<std::uint3
   Decision decision;
   decision.subject = a.subject;
   boost::json::object input{{"approval", a.id}, {"amount", core::formatMoney(a.amount)}};
+  // Who answered: the uid the bus vouches for, and the channel it came through (Home Assistant
+  // acts without a uid, and must not look like root).
+  std::string who = uid ? "uid " + std::to_string(*uid) : std::string("the owner");
+  if (!channel.empty()) {
+    input["channel"] = channel;
+    who += " via " + std::string(channel);
+  }
   switch (state) {
     case ApprovalState::granted:
       decision.kind = kind::approvalGranted;
       decision.outcome = "granted";
-      decision.reasons.push_back("granted by uid " + std::to_string(*uid));
+      decision.reasons.push_back("granted by " + who);
       break;
     case ApprovalState::rejected:
       decision.kind = kind::approvalRejected;
       decision.outcome = "rejected";
-      decision.reasons.push_back("rejected by uid " + std::to_string(*uid));
+      decision.reasons.push_back("rejected by " + who);
       if (!reason.empty()) decision.reasons.emplace_back(reason);
       break;
     case ApprovalState::timed_out:
@@ -297,7 +306,7 @@ Result<std::vector<Approval>> Approvals::expire(core::TimePoint now) {
     return done.error();
   std::vector<Approval> out;
   for (const auto& id : due) {
-    auto a = answer(id, std::nullopt, ApprovalState::timed_out, {});
+    auto a = answer(id, std::nullopt, ApprovalState::timed_out, {}, {});
     if (!a) return a.error();
     out.push_back(std::move(*a));
   }

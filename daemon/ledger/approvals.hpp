@@ -55,8 +55,12 @@ class Approvals {
   Result<Approval> request(const ApprovalRequest& request);
   // The owner's answer. Fails, changing nothing, for an unknown id, one already answered, or one
   // whose time is up (expire() will record the time-out).
-  Result<Approval> grant(std::string_view id, std::uint32_t uid);
-  Result<Approval> reject(std::string_view id, std::uint32_t uid, std::string_view reason = {});
+  // `uid` is the D-Bus caller's (none through Home Assistant); `channel` how the answer came
+  // ("dbus", "home-assistant", ...); both are recorded.
+  Result<Approval> grant(std::string_view id, std::optional<std::uint32_t> uid,
+                         std::string_view channel = {});
+  Result<Approval> reject(std::string_view id, std::optional<std::uint32_t> uid,
+                          std::string_view reason = {}, std::string_view channel = {});
   // Times out every pending approval whose expiry is at or before `now`; returns them.
   Result<std::vector<Approval>> expire(core::TimePoint now);
 
@@ -66,7 +70,7 @@ class Approvals {
  private:
   Approvals(Ledger& ledger, const core::Clock& clock) : ledger_(&ledger), clock_(&clock) {}
   Result<Approval> answer(std::string_view id, std::optional<std::uint32_t> uid,
-                          ApprovalState state, std::string_view reason);
+                          ApprovalState state, std::string_view reason, std::string_view channel);
 
   Ledger* ledger_;
   const core::Clock* clock_;

@@ -74,7 +74,8 @@ Result<Controls> Controls::open(Ledger& ledger, const core::Clock& clock) {
   return Controls(ledger, clock);
 }
 
-Result<Pause> Controls::pause(std::string_view device, std::uint32_t uid, std::string_view reason) {
+Result<Pause> Controls::pause(std::string_view device, std::uint32_t uid, std::string_view reason,
+                              std::string_view channel) {
   if (auto v = validDevice(device); !v) return v.error();
   if (reason.size() > kMaxReasonBytes) {
     return core::fail("reason is longer than " + std::to_string(kMaxReasonBytes) + " bytes");
@@ -101,9 +102,11 @@ Result<Pause> Controls::pause(std::string_view device, std::uint32_t uid, std::s
   decision.input = boost::json::object{
       {"device", device.empty() ? boost::json::value(nullptr) : boost::json::value(device)},
       {"uid", uid},
+      {"channel", channel.empty() ? "dbus" : channel},
       {"reason", reason}};
   decision.outcome = "paused";
-  decision.reasons.push_back("paused by uid " + std::to_string(uid));
+  decision.reasons.push_back("paused by uid " + std::to_string(uid) + " via " +
+                             std::string(channel.empty() ? "dbus" : channel));
   if (!reason.empty()) decision.reasons.emplace_back(reason);
   auto recorded = ledger_->record(decision);
   if (!recorded) return recorded.error();
@@ -123,7 +126,8 @@ Result<Pause> Controls::pause(std::string_view device, std::uint32_t uid, std::s
   return p;
 }
 
-Result<RecordedDecision> Controls::resume(std::string_view device, std::uint32_t uid) {
+Result<RecordedDecision> Controls::resume(std::string_view device, std::uint32_t uid,
+                                          std::string_view channel) {
   if (auto v = validDevice(device); !v) return v.error();
   Database& db = ledger_->database();
   Transaction tx(db);
@@ -138,9 +142,11 @@ Result<RecordedDecision> Controls::resume(std::string_view device, std::uint32_t
   decision.input = boost::json::object{
       {"device", device.empty() ? boost::json::value(nullptr) : boost::json::value(device)},
       {"uid", uid},
+      {"channel", channel.empty() ? "dbus" : channel},
       {"paused_since", formatUtc((*existing)->since)}};
   decision.outcome = "resumed";
-  decision.reasons.push_back("resumed by uid " + std::to_string(uid));
+  decision.reasons.push_back("resumed by uid " + std::to_string(uid) + " via " +
+                             std::string(channel.empty() ? "dbus" : channel));
   decision.causes = {(*existing)->decision_seq};
   auto recorded = ledger_->record(decision);
   if (!recorded) return recorded.error();

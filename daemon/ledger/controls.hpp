@@ -32,9 +32,12 @@ class Controls {
 
   // `device` "" pauses all purchasing. Fails, changing nothing, when that scope is already
   // paused (the error says since when and by whom) or the device id is malformed.
-  Result<Pause> pause(std::string_view device, std::uint32_t uid, std::string_view reason = {});
+  // `channel` is how the owner asked ("dbus", "home-assistant"; "" = "dbus"); it is recorded.
+  Result<Pause> pause(std::string_view device, std::uint32_t uid, std::string_view reason = {},
+                      std::string_view channel = {});
   // Fails, changing nothing, when that scope is not paused.
-  Result<RecordedDecision> resume(std::string_view device, std::uint32_t uid);
+  Result<RecordedDecision> resume(std::string_view device, std::uint32_t uid,
+                                  std::string_view channel = {});
 
   // Whether purchasing for `device` is paused, globally or for that device: the pause that
   // applies (the global one first), or nullopt.

@@ -7,6 +7,9 @@
 namespace steward::ledger::kind {
 
 // discovery/
+// A caller the owner's API refused (not root or steward-admin); recorded once per caller and
+// method and minute, with how many more were refused meanwhile.
+inline constexpr std::string_view securityRefused = "security.refused";
 inline constexpr std::string_view deviceAdmitted = "device.admitted";
 inline constexpr std::string_view deviceRejected = "device.rejected";
 inline constexpr std::string_view deviceMerged = "device.merged";

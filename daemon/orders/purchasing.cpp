@@ -391,11 +391,10 @@ Result<Purchase> Purchasing::answer(std::string_view approval_id, bool grant, co
   if (before.state != PurchaseState::awaitingApproval)
     return core::conflict(before.name() + " is " + std::string(toString(before.state)) +
                           "; approval " + std::string(approval_id) + " was already answered");
-  const std::uint32_t uid = actor.uid.value_or(0);
   if (!grant) {
     ledger::Transaction tx(db);
     if (!tx.begun()) return tx.error();
-    auto answered = d_.approvals.reject(approval_id, uid, "rejected by " + describe(actor));
+    auto answered = d_.approvals.reject(approval_id, actor.uid, {}, actor.channel);
     if (!answered) return core::conflict(answered.error().message);
     std::vector<std::int64_t> causes;
     if (answered->decision_seq) causes.push_back(*answered->decision_seq);
@@ -412,7 +411,7 @@ Result<Purchase> Purchasing::answer(std::string_view approval_id, bool grant, co
   Purchase p = before;
   ledger::Transaction tx(db);
   if (!tx.begun()) return tx.error();
-  auto answered = d_.approvals.grant(approval_id, uid);
+  auto answered = d_.approvals.grant(approval_id, actor.uid, actor.channel);
   if (!answered) return core::conflict(answered.error().message);
   p.state = PurchaseState::sourcing;
   p.reason = "approved by " + describe(actor) + "; looking for offers";
@@ -486,8 +485,8 @@ Result<Purchase> Purchasing::cancel(std::string_view name, const Actor& actor) {
   if (!tx.begun()) return tx.error();
   std::vector<std::int64_t> causes{before.opened_seq};
   if (before.state == PurchaseState::awaitingApproval && !before.approval_id.empty()) {
-    auto answered = d_.approvals.reject(before.approval_id, actor.uid.value_or(0),
-                                        "purchase cancelled by " + describe(actor));
+    auto answered = d_.approvals.reject(before.approval_id, actor.uid,
+                                        "purchase cancelled by " + describe(actor), actor.channel);
     if (!answered) return core::conflict(answered.error().message);
     if (answered->decision_seq) causes.insert(causes.begin(), *answered->decision_seq);
   }

@@ -138,5 +138,24 @@ TEST_F(HubTest, ALowTonerBecomesAPurchaseThatWaitsForTheOwnerAndGoesOnWhenApprov
   EXPECT_EQ(held, 0);
 }
 
+TEST_F(HubTest, RefusedCallersGoOnTheRecordOncePerMinuteWithACount) {
+  ASSERT_TRUE(pump([&] { return hub_->ready(); }));
+  OwnerApi& api = hub_->ownerApi();
+  const bus::Refusal refusal{"Approve", 65534, ":1.42", "dbus", "not an admin"};
+  for (int i = 0; i < 50; ++i)
+    api.refused(refusal);
+  bus::LogQuery q;
+  q.kind = "security.refused";
+  auto first = call(api.log(q));
+  ASSERT_EQ(first.as_array().size(), 1u) << "a flood is one record a minute";
+  clock_.advance(61s);
+  api.refused(refusal);
+  auto second = call(api.log(q));
+  ASSERT_EQ(second.as_array().size(), 2u);
+  const auto text = json::serialize(second.as_array().back());
+  EXPECT_NE(text.find("\"refused_since_last_record\":49"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"uid\":65534"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace steward::app

@@ -347,6 +347,11 @@ TEST_F(DbusServiceTest, TheDaemonRefusesOutsidersEvenWhenTheBusLetsThemThrough) 
   const std::string uid = std::to_string(uidOf("nobody"));
   EXPECT_EQ(log.count("dbus.access_denied member=Approve"), 1) << log.text();
   EXPECT_EQ(log.count("uid=" + uid), 1) << log.text();
+  // The refusal is handed to the hub to go on the record, with who asked for what.
+  ASSERT_EQ(ops.refusals.size(), 1u);
+  EXPECT_EQ(ops.refusals[0].member, "Approve");
+  EXPECT_EQ(ops.refusals[0].uid, uidOf("nobody"));
+  EXPECT_EQ(ops.refusals[0].channel, "dbus");
 }
 
 TEST_F(DbusServiceTest, AdminGroupMembersMayApproveAndTheirUidIsRecorded) {

@@ -28,6 +28,7 @@ class FakeOperations final : public bus::Operations {
   std::vector<bus::BudgetUse> budget;
   std::vector<bus::ApprovalRequest> pending;
   std::vector<RecordedCall> calls;
+  std::vector<bus::Refusal> refusals;
 
   int count(const std::string& operation) const {
     int n = 0;
@@ -100,6 +101,7 @@ class FakeOperations final : public bus::Operations {
     if (auto it = answers.find(op); it != answers.end()) return it->second;
     return std::string("{}");
   }
+  void refused(const bus::Refusal& r) override { refusals.push_back(r); }
 };
 
 }  // namespace steward::test
