@@ -38,6 +38,11 @@ std::optional<std::string> normaliseIeee(std::string_view text) {
 }
 
 std::string normaliseForeignIdentifier(std::string_view id) {
+  constexpr std::string_view kZ2mBridge = "zigbee2mqtt_bridge_";
+  if (id.substr(0, kZ2mBridge.size()) == kZ2mBridge) {
+    if (auto ieee = normaliseIeee(id.substr(kZ2mBridge.size())))
+      return "zigbee2mqtt-bridge:" + *ieee;
+  }
   constexpr std::string_view kZ2m = "zigbee2mqtt_";
   if (id.substr(0, kZ2m.size()) == kZ2m) {
     if (auto ieee = normaliseIeee(id.substr(kZ2m.size()))) return "zigbee:" + *ieee;

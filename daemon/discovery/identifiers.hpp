@@ -16,7 +16,9 @@ std::optional<std::string> normaliseMac(std::string_view text);
 std::optional<std::string> normaliseIeee(std::string_view text);
 
 // A Home Assistant `device.identifiers` entry: Zigbee2MQTT's "zigbee2mqtt_<ieee>" becomes
-// "zigbee:<ieee>", a bare MAC or IEEE address is recognised, anything else is "ha:<id>".
+// "zigbee:<ieee>", its bridge's "zigbee2mqtt_bridge_<coordinator ieee>" becomes
+// "zigbee2mqtt-bridge:<ieee>", a bare MAC or IEEE address is recognised, anything else is
+// "ha:<id>".
 std::string normaliseForeignIdentifier(std::string_view id);
 
 // A Home Assistant `device.connections` pair: ("mac", ...) and ("zigbee", ...) are understood.

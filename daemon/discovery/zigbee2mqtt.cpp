@@ -75,11 +75,7 @@ std::optional<Rejection> Zigbee2MqttSource::parse(const mqtt::Message& message, 
                                               ": expected online/offline or "
                                               "{\"state\": ...}, got \"" +
                                               json::excerpt(message.payload) + "\""};
-    DeviceUpdate u;
-    u.ref = {"zigbee2mqtt", std::string(kBridgeId)};
-    u.name = "Zigbee2MQTT bridge";
-    u.kind = "zigbee-bridge";
-    u.manufacturer = "Zigbee2MQTT";
+    DeviceUpdate u = bridgeUpdate();
     u.availability = *a;
     out.push_back(std::move(u));
     return std::nullopt;
@@ -100,6 +96,20 @@ std::optional<Rejection> Zigbee2MqttSource::parse(const mqtt::Message& message, 
   }
   if (message.payload.empty()) return std::nullopt;  // a cleared retained state says nothing
   return parseState(friendly, message.payload, out);
+}
+
+DeviceUpdate Zigbee2MqttSource::bridgeUpdate() const {
+  DeviceUpdate u;
+  u.ref = {"zigbee2mqtt", std::string(kBridgeId)};
+  u.name = "Zigbee2MQTT bridge";
+  u.kind = "zigbee-bridge";
+  u.manufacturer = "Zigbee2MQTT";
+  // Zigbee2MQTT's Home Assistant discovery for its bridge watches this topic (connection state)
+  // and names the device "zigbee2mqtt_bridge_<coordinator IEEE>".
+  u.identifiers.push_back("topic:" + base_ + "/bridge/state");
+  if (!coordinator_ieee_.empty())
+    u.identifiers.push_back("zigbee2mqtt-bridge:" + coordinator_ieee_);
+  return u;
 }
 
 std::optional<Rejection> Zigbee2MqttSource::parseState(const std::string& friendly,
@@ -185,6 +195,7 @@ std::optional<Rejection> Zigbee2MqttSource::parseDevices(std::string_view payloa
                                              " devices, more than the cap of " +
                                              std::to_string(max_devices_)};
   std::map<std::string, std::string, std::less<>> names;
+  std::string coordinator;
   std::vector<DeviceUpdate> updates;
   for (std::size_t i = 0; i < list->size(); ++i) {
     const std::string at = where + "[" + std::to_string(i) + "]";
@@ -201,7 +212,10 @@ std::optional<Rejection> Zigbee2MqttSource::parseDevices(std::string_view payloa
     if (!ieee) return Rejection{Reject::invalid, at + ": ieee_address: not a 64-bit address"};
     if (!validFriendlyName(*friendly))
       return Rejection{Reject::invalid, at + ": friendly_name: not valid"};
-    if (type && *type == "Coordinator") continue;  // the bridge's own radio
+    if (type && *type == "Coordinator") {  // the bridge's own radio: it names the bridge
+      coordinator = *ieee;
+      continue;
+    }
     names[*friendly] = *ieee;
     DeviceUpdate u;
     u.ref = {"zigbee2mqtt", *friendly};
@@ -216,6 +230,10 @@ std::optional<Rejection> Zigbee2MqttSource::parseDevices(std::string_view payloa
     updates.push_back(std::move(u));
   }
   ieee_by_name_ = std::move(names);
+  if (!coordinator.empty() && coordinator != coordinator_ieee_) {
+    coordinator_ieee_ = std::move(coordinator);
+    updates.push_back(bridgeUpdate());
+  }
   for (auto& u : updates)
     out.push_back(std::move(u));
   return std::nullopt;

@@ -24,6 +24,9 @@ class Zigbee2MqttSource final : public Source {
   static constexpr std::string_view kBridgeId = "bridge";
 
  private:
+  // The bridge as a device: known by its state topic and, once bridge/devices has named the
+  // coordinator, by its IEEE address, the two things its Home Assistant discovery also names.
+  DeviceUpdate bridgeUpdate() const;
   std::optional<Rejection> parseDevices(std::string_view payload, std::vector<DeviceUpdate>& out);
   std::optional<Rejection> parseState(const std::string& friendly, std::string_view payload,
                                       std::vector<DeviceUpdate>& out) const;
@@ -31,6 +34,7 @@ class Zigbee2MqttSource final : public Source {
   std::string base_;
   std::size_t max_devices_;
   std::map<std::string, std::string, std::less<>> ieee_by_name_;  // from bridge/devices
+  std::string coordinator_ieee_;                                  // from bridge/devices
 };
 
 // "online", "offline", {"state":"online"}: Zigbee2MQTT's availability payloads, old and new.

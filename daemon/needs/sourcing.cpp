@@ -179,10 +179,16 @@ Result<NeedsEngine::BasketResult> NeedsEngine::sourceBasket(Change& ch, std::vec
   b.verdict = g.verdict == Verdict::deny ? "deny"
               : b.approval_required      ? "needs-approval"
                                          : "allow";
+  // A rule that speaks for the whole basket (a budget) may say the same of each item: the
+  // basket's words stand once, and only what an item adds is named after it.
   b.reasons = g.reasons;
   for (std::size_t i = 0; i < items.size(); ++i)
-    for (const auto& r : item_results[i].reasons)
-      b.reasons.push_back(items[i].item_id + ": " + r);
+    for (const auto& r : item_results[i].reasons) {
+      if (std::find(g.reasons.begin(), g.reasons.end(), r) != g.reasons.end()) continue;
+      std::string named = items[i].item_id + ": " + r;
+      if (std::find(b.reasons.begin(), b.reasons.end(), named) == b.reasons.end())
+        b.reasons.push_back(std::move(named));
+    }
   b.policy_revision = g.policy_revision;
 
   auto id = store::insertBasket(ledger_.database(), b,

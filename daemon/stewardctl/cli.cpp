@@ -138,7 +138,7 @@ int runOnDatabase(const Context& ctx, const std::string& path) {
       query.device = inv.device;
       query.kind = inv.kind;
       query.limit = inv.limit;
-      return done(printLog(db, query, ctx.style, ctx.out));
+      return done(printLog(db, query, ctx.style, ctx.out, ctx.width));
     }
     case Verb::explain:
       return done(printExplanation(db, inv.target, ctx.style, ctx.out));
@@ -244,8 +244,9 @@ std::optional<int> runOverDbus(const Context& ctx, HubClient& hub) {
         if (!since) return ctx.fail("--since: " + since.error().message);
         since_ms = std::max<std::int64_t>(1, core::toUnixMillis(*since));
       }
-      return text([&](P& p) { return p.Log(since_ms, inv.device, inv.kind, inv.limit); },
-                  [&](const json::value& v) { renderLog(array(v), ctx.style, ctx.out); });
+      return text(
+          [&](P& p) { return p.Log(since_ms, inv.device, inv.kind, inv.limit); },
+          [&](const json::value& v) { renderLog(array(v), ctx.style, ctx.out, ctx.width); });
     }
     case Verb::explain:
       return text([&](P& p) { return p.Explain(target); },

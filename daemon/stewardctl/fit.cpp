@@ -112,4 +112,46 @@ void writePlainJson(const json::value& value, std::ostream& out) {
   }
 }
 
+std::vector<std::string> wrapText(std::string_view text, std::size_t width) {
+  std::vector<std::string> lines;
+  std::string line;
+  std::size_t line_width = 0;
+  auto flush = [&] {
+    lines.push_back(std::move(line));
+    line.clear();
+    line_width = 0;
+  };
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t end = std::min(text.find(' ', at), text.size());
+    std::string_view word = text.substr(at, end - at);
+    at = end + 1;
+    if (word.empty()) continue;
+    std::size_t word_width = ledger::displayWidth(word);
+    if (width > 0 && line_width > 0 && line_width + 1 + word_width > width) flush();
+    while (width > 0 && word_width > width) {  // longer than a line: split it at a code point
+      if (line_width > 0) flush();
+      std::size_t cut = 0;
+      for (std::size_t n = 0; cut < word.size() && n < width; ++n) {
+        ++cut;
+        while (cut < word.size() && (static_cast<unsigned char>(word[cut]) & 0xC0) == 0x80)
+          ++cut;
+      }
+      line = std::string(word.substr(0, cut));
+      flush();
+      word.remove_prefix(cut);
+      word_width = ledger::displayWidth(word);
+    }
+    if (word.empty()) continue;
+    if (line_width > 0) {
+      line += ' ';
+      ++line_width;
+    }
+    line += word;
+    line_width += word_width;
+  }
+  if (!line.empty() || lines.empty()) flush();
+  return lines;
+}
+
 }  // namespace steward::stewardctl

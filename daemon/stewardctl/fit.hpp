@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/text.hpp"
@@ -23,6 +24,10 @@ struct FitColumn {
 void printFitted(const std::vector<FitColumn>& columns,
                  const std::vector<std::vector<std::string>>& rows, std::size_t width,
                  const ledger::OutputStyle& style, std::ostream& out);
+
+// `text` broken at spaces into lines of at most `width` display characters; a word longer than
+// a line is split. Width 0: one line. Never returns an empty list.
+std::vector<std::string> wrapText(std::string_view text, std::size_t width);
 
 // A number as a person writes it: 93, 1.2, -0.25 (shortest round-trip form, never "9.3E1").
 std::string plainNumber(double value);

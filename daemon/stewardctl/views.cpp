@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <sstream>
 
 #include "core/money.hpp"
 #include "ledger/json_fields.hpp"
@@ -43,6 +44,24 @@ std::string joined(const json::array& items, std::string_view sep, std::string_v
     if (!out.empty()) out += sep;
     out += prefix;
     out += item.is_string() ? printable(item.as_string()) : json::serialize(item);
+  }
+  return out;
+}
+
+// A decision's reasons, each once: an exact repeat goes, and so does "<item>: <reason>" when the
+// same reason stands on its own for the whole (records written before baskets said it once).
+std::vector<std::string> distinctReasons(const json::array& reasons) {
+  std::vector<std::string> all;
+  for (const auto& r : reasons)
+    all.push_back(r.is_string() ? printable(r.as_string()) : json::serialize(r));
+  std::vector<std::string> out;
+  for (const auto& r : all) {
+    if (std::find(out.begin(), out.end(), r) != out.end()) continue;
+    bool restated = false;
+    for (std::size_t colon = r.find(": "); colon != std::string::npos && !restated;
+         colon = r.find(": ", colon + 2))
+      restated = std::find(all.begin(), all.end(), r.substr(colon + 2)) != all.end();
+    if (!restated) out.push_back(r);
   }
   return out;
 }
@@ -105,41 +124,65 @@ std::string inputText(const json::value& input, std::size_t width) {
 
 }  // namespace
 
-void renderLog(const json::array& decisions, const OutputStyle& style, std::ostream& out) {
+void renderLog(const json::array& decisions, const OutputStyle& style, std::ostream& out,
+               std::size_t width) {
   if (decisions.empty()) {
     out << "no decisions match\n";
     return;
   }
+  // Reasons are sentences: each goes whole on lines of its own under its decision, wrapped to
+  // the terminal, rather than cut to a column.
   TextTable table({{"SEQ", true},
                    {"TIME (UTC)"},
                    {"KIND"},
                    {"SUBJECT", false, 36},
                    {"OUTCOME"},
-                   {"REASONS", false, 60},
                    {"CAUSES", false, 24}});
+  std::vector<std::vector<std::string>> reasons_of;
   for (const auto& v : decisions) {
     const auto* d = v.if_object();
     if (!d) continue;
     const std::string outcome = str(*d, "outcome");
-    const auto* reasons = d->if_contains("reasons");
     const auto* causes = d->if_contains("causes");
     table.add(
         {str(*d, "id"), shortTime(*d), str(*d, "kind"), str(*d, "subject"), outcome,
-         reasons && reasons->is_array() ? joined(reasons->as_array(), "; ") : str(*d, "reasons"),
          causes && causes->is_array() ? joined(causes->as_array(), ",", "D") : str(*d, "causes")},
         {Colour::none, Colour::dim, Colour::none, Colour::none, outcomeColour(outcome)});
+    const auto* reasons = d->if_contains("reasons");
+    reasons_of.push_back(reasons && reasons->is_array() ? distinctReasons(reasons->as_array())
+                         : str(*d, "reasons").empty()
+                             ? std::vector<std::string>{}
+                             : std::vector<std::string>{printable(str(*d, "reasons"))});
   }
-  table.print(out, style);
+  std::ostringstream printed;
+  table.print(printed, style);
+  std::istringstream lines(printed.str());
+  std::string line;
+  std::getline(lines, line);
+  out << line << '\n';  // the header
+  constexpr std::string_view kFirst = "    - ", kMore = "      ";
+  const std::size_t text_width = width == 0 ? 0 : std::max<std::size_t>(width, 40) - kFirst.size();
+  for (const auto& reasons : reasons_of) {
+    if (!std::getline(lines, line)) break;
+    out << line << '\n';
+    for (const auto& r : reasons) {
+      std::string_view lead = kFirst;
+      for (const auto& part : wrapText(r, text_width)) {
+        out << lead << part << '\n';
+        lead = kMore;
+      }
+    }
+  }
 }
 
 Result<void> printLog(Database& db, const ledger::LogQuery& query, const OutputStyle& style,
-                      std::ostream& out) {
+                      std::ostream& out, std::size_t width) {
   auto rows = ledger::queryLog(db, query);
   if (!rows) return rows.error();
   if (style.json) {
     out << json::serialize(*rows) << '\n';
   } else {
-    renderLog(*rows, style, out);
+    renderLog(*rows, style, out, width);
   }
   return {};
 }
@@ -173,7 +216,10 @@ void renderExplanation(const json::object& e, const OutputStyle& style, std::ost
       out << "      input      " << inputText(*in, 160) << '\n';
     }
     if (const auto& reasons = arrayOf(*d, "reasons"); !reasons.empty()) {
-      out << "      reasons    " << truncateDisplay(joined(reasons, "; "), 160) << '\n';
+      std::string text;
+      for (const auto& r : distinctReasons(reasons))
+        text += (text.empty() ? "" : "; ") + r;
+      out << "      reasons    " << truncateDisplay(text, 160) << '\n';
     }
     if (auto rev = str(*d, "policy_revision"); !rev.empty()) {
       out << "      policy     " << rev.substr(0, 12) << '\n';

@@ -18,10 +18,12 @@
 
 namespace steward::stewardctl {
 
+// Reasons are printed whole under their decision, each once, wrapped to `width` (0: no limit).
 void renderLog(const boost::json::array& decisions, const ledger::OutputStyle& style,
-               std::ostream& out);
+               std::ostream& out, std::size_t width = 80);
 core::Result<void> printLog(ledger::Database& db, const ledger::LogQuery& query,
-                            const ledger::OutputStyle& style, std::ostream& out);
+                            const ledger::OutputStyle& style, std::ostream& out,
+                            std::size_t width = 80);
 
 void renderExplanation(const boost::json::object& explanation, const ledger::OutputStyle& style,
                        std::ostream& out);

@@ -3,8 +3,10 @@
 // WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 and a
 // clean exit within 2 s on SIGTERM; --check-config reports problems with file:line:col.
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <sys/wait.h>
+#include <sstream>
 
 #include "support/broker.hpp"
 #include "support/dbus_daemon.hpp"
@@ -115,6 +117,28 @@ TEST_F(StewarddTest, SighupReloadsAndReportsReadyAgain) {
   EXPECT_NE(reloading->text.find("MONOTONIC_USEC="), std::string::npos);
   ASSERT_TRUE(notify_.waitForLine("READY=1", 5s)) << daemonLog();
   EXPECT_TRUE(daemon.running());
+  daemon.stop();
+}
+
+TEST_F(StewarddTest, PolicyLoadedIsLoggedOnceAtStart) {
+  auto linesWith = [this](std::string_view what) {
+    std::istringstream in(daemonLog());
+    int n = 0;
+    for (std::string line; std::getline(in, line);)
+      if (line.find(what) != std::string::npos) ++n;
+    return n;
+  };
+  Broker broker;
+  Process daemon = startDaemon(writeConfig(broker.port()));
+  ASSERT_TRUE(notify_.waitForLine("READY=1", 10s)) << daemonLog();
+  EXPECT_EQ(linesWith("policy.loaded"), 1) << daemonLog();
+  EXPECT_EQ(linesWith("policy.mode"), 1) << daemonLog();
+  // A reload of the same files says so, and is not a second load.
+  daemon.signal(SIGHUP);
+  ASSERT_TRUE(notify_.waitForLine("RELOADING=1", 5s)) << daemonLog();
+  ASSERT_TRUE(notify_.waitForLine("READY=1", 5s)) << daemonLog();
+  EXPECT_EQ(linesWith("policy.loaded"), 1) << daemonLog();
+  EXPECT_EQ(linesWith("policy.unchanged"), 1) << daemonLog();
   daemon.stop();
 }
 

@@ -211,6 +211,51 @@ TEST_F(DiscoveryTest, SourcesThatShareAnIdentifierAreOneDevice) {
             hub_->registry().findBySource({"homeassistant", "mac:a4cf12ab34cd"}));
 }
 
+// Zigbee2MQTT's Home Assistant discovery for its bridge, as it publishes it: the device is named
+// after the coordinator's IEEE address.
+std::string bridgeConfig(const std::string& entity, const std::string& state_topic) {
+  return R"({"name": ")" + entity +
+         R"(", "entity_category": "diagnostic", "unique_id": "bridge_0x00124b00120144ae_)" +
+         entity + R"(_zigbee2mqtt", "state_topic": ")" + state_topic +
+         R"(", "value_template": "{{ value_json.state }}", "device": {"identifiers": ["zigbee2mqtt_bridge_0x00124b00120144ae"], "name": "Zigbee2MQTT Bridge", "model": "Bridge", "manufacturer": "Zigbee2MQTT", "sw_version": "2.1.1"}, "availability": [{"topic": "zigbee2mqtt/bridge/state", "value_template": "{{ value_json.state }}"}]})";
+}
+
+TEST_F(DiscoveryTest, TheZigbee2MqttBridgeIsOneDeviceWithItsHomeAssistantDiscovery) {
+  startHub();
+  send("zigbee2mqtt/bridge/state", R"({"state": "online"})", true);
+  send(
+      "homeassistant/binary_sensor/1221051039810110150109113116116_0x00124b00120144ae/"
+      "connection_state/config",
+      bridgeConfig("connection_state", "zigbee2mqtt/bridge/state"), true);
+  EXPECT_EQ(hub_->registry().size(), 1u) << log_.text();
+  const Device* bridge = hub_->registry().findBySource({"zigbee2mqtt", "bridge"});
+  ASSERT_TRUE(bridge);
+  EXPECT_EQ(bridge, hub_->registry().findBySource(
+                        {"homeassistant", "zigbee2mqtt_bridge_0x00124b00120144ae"}));
+  EXPECT_EQ(bridge->sources.size(), 2u);
+}
+
+TEST_F(DiscoveryTest, TheZigbee2MqttBridgeIsKnownByItsCoordinatorAddress) {
+  startHub();
+  // An entity of the bridge that does not watch bridge/state: the coordinator's IEEE address,
+  // listed in bridge/devices, is what ties the two.
+  send("homeassistant/sensor/1221051039810110150109113116116_0x00124b00120144ae/version/config",
+       bridgeConfig("version", "zigbee2mqtt/bridge/info"), true);
+  send("zigbee2mqtt/bridge/state", R"({"state": "online"})", true);
+  ASSERT_EQ(hub_->registry().size(), 2u);
+  send("zigbee2mqtt/bridge/devices",
+       R"([{"ieee_address": "0x00124b00120144ae", "friendly_name": "Coordinator",
+            "type": "Coordinator"},
+           {"ieee_address": "0x0017880104e45522", "friendly_name": "weather_sensor"}])",
+       true);
+  EXPECT_EQ(hub_->registry().size(), 2u) << log_.text();  // the bridge and weather_sensor
+  const Device* bridge = hub_->registry().findBySource({"zigbee2mqtt", "bridge"});
+  ASSERT_TRUE(bridge);
+  EXPECT_EQ(bridge, hub_->registry().findBySource(
+                        {"homeassistant", "zigbee2mqtt_bridge_0x00124b00120144ae"}));
+  EXPECT_EQ(bridge->availability, Availability::online);
+}
+
 TEST_F(DiscoveryTest, MergingTwoKnownDevicesRecordsItAndTellsListeners) {
   startHub();
   send("zigbee2mqtt/weather_sensor", R"({"battery": 40})");

@@ -48,6 +48,9 @@ TEST(Identifiers, NormaliseTheFormatsSpellings) {
   EXPECT_FALSE(normaliseMac("AA:BB:CC"));
   EXPECT_EQ(normaliseForeignIdentifier("zigbee2mqtt_0x0017880104E45522"),
             "zigbee:0x0017880104e45522");
+  EXPECT_EQ(normaliseForeignIdentifier("zigbee2mqtt_bridge_0x00124B00120144AE"),
+            "zigbee2mqtt-bridge:0x00124b00120144ae");
+  EXPECT_EQ(normaliseForeignIdentifier("zigbee2mqtt_bridge_x"), "ha:zigbee2mqtt_bridge_x");
   EXPECT_EQ(normaliseForeignIdentifier("my-thing"), "ha:my-thing");
   EXPECT_EQ(connectionIdentifier("mac", "02:42:AC:11:00:02"), "mac:0242ac110002");
 }
@@ -206,11 +209,19 @@ TEST(Zigbee2Mqtt, BridgeDevicesTieNamesToAddresses) {
     {"ieee_address": "0x0017880104E45522", "friendly_name": "weather_sensor", "type": "EndDevice",
      "definition": {"vendor": "Aqara", "model": "WSDCGQ11LM"}}])");
   ASSERT_FALSE(p.rejection) << p.rejection->message;
-  ASSERT_EQ(p.updates.size(), 1u);
+  // The coordinator is no device of its own: it names the bridge.
+  ASSERT_EQ(p.updates.size(), 2u);
   EXPECT_EQ(p.updates[0].manufacturer, "Aqara");
+  EXPECT_EQ(p.updates[1].ref.str(), "zigbee2mqtt:bridge");
+  EXPECT_EQ(p.updates[1].identifiers,
+            (std::vector<std::string>{"topic:zigbee2mqtt/bridge/state",
+                                      "zigbee2mqtt-bridge:0x00124b00120144ae"}));
   p = feed(z, ctx, "zigbee2mqtt/weather_sensor", R"({"battery": 90})");
   const auto& ids = p.updates[0].identifiers;
   EXPECT_NE(std::find(ids.begin(), ids.end(), "zigbee:0x0017880104e45522"), ids.end());
+  p = feed(z, ctx, "zigbee2mqtt/bridge/state", "online");
+  ASSERT_EQ(p.updates.size(), 1u);
+  EXPECT_EQ(p.updates[0].identifiers.size(), 2u);
 }
 
 TEST(Tasmota, DiscoveryTelemetryAndLastWill) {

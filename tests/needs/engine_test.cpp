@@ -204,6 +204,19 @@ TEST_F(NeedsFixture, NeedingApprovalMustPassThroughAwaitingApproval) {
   ASSERT_TRUE(engine->ordered(id, "O-1"));
 }
 
+TEST_F(NeedsFixture, AReasonTheBasketAndItsItemShareIsGivenOnce) {
+  const std::string budget = "budgets.single: 45.90 EUR is above the 40.00 EUR asked about";
+  gate.item_verdicts["toner:TN-2420"] = Verdict::needsApproval;
+  gate.item_reasons["toner:TN-2420"] = {budget, "rules.brand: a brand not yet bought"};
+  gate.basket_reasons = {budget};
+  send(flag("printer-1", "toner-black", SignalKind::consumable));
+  clock.advance(20min);
+  engine->tick();
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_THAT(ready[0].reasons, ElementsAre(budget, "toner:TN-2420: rules.items: needs-approval",
+                                            "toner:TN-2420: rules.brand: a brand not yet bought"));
+}
+
 TEST_F(NeedsFixture, ABasketApprovedBeforeItsOffersGoesBackToSourcing) {
   send(flag("printer-1", "toner-black", SignalKind::consumable));
   clock.advance(20min);

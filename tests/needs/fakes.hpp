@@ -49,12 +49,14 @@ class FakeGate final : public Gate {
     if (refused.count({item.item_id, item.retailer})) v = Verdict::deny;
     GateResult r{v, {}, rev, std::nullopt};
     if (v != Verdict::allow) r.reasons.push_back("rules.items: " + std::string(toString(v)));
+    if (auto extra = item_reasons.find(item.item_id); extra != item_reasons.end())
+      r.reasons.insert(r.reasons.end(), extra->second.begin(), extra->second.end());
     return r;
   }
 
   GateResult evaluateBasket(const BasketCheck& basket) override {
     baskets.push_back(basket);
-    GateResult r{Verdict::allow, {}, rev, std::nullopt};
+    GateResult r{Verdict::allow, basket_reasons, rev, std::nullopt};
     if (!monthly_budget) return r;
     using namespace std::chrono;
     const year_month_day day{floor<days>(basket.at)};
@@ -85,7 +87,9 @@ class FakeGate final : public Gate {
 
   std::string rev = "rev-1";
   std::map<std::string, Verdict> item_verdicts;
-  std::set<std::pair<std::string, std::string>> refused;  // (item, retailer) denied
+  std::map<std::string, std::vector<std::string>> item_reasons;  // added to an item's verdict
+  std::vector<std::string> basket_reasons;                       // every basket's verdict
+  std::set<std::pair<std::string, std::string>> refused;         // (item, retailer) denied
   std::optional<core::Money> monthly_budget;
   std::map<std::string, std::int64_t> spent;  // month "2025-01" → minor units
   std::vector<ItemCheck> items;

@@ -131,7 +131,9 @@ TEST_F(ReviewTest, LogTableIsAlignedAndColouredOnlyWhenAsked) {
   ASSERT_TRUE(printLog(ledger_->database(), LogQuery{}, OutputStyle{}, plain).ok());
   ASSERT_TRUE(printLog(ledger_->database(), LogQuery{}, OutputStyle{false, true}, coloured).ok());
   ASSERT_TRUE(printLog(ledger_->database(), LogQuery{}, OutputStyle{true, false}, asjson).ok());
-  auto rows = lines(plain.str());
+  std::vector<std::string> rows;  // the table's lines, without the reasons under them
+  for (auto& l : lines(plain.str()))
+    if (l.substr(0, 4) != "    ") rows.push_back(std::move(l));
   ASSERT_EQ(rows.size(), static_cast<std::size_t>(confirmed_) + 1);
   const auto kind_col = rows[0].find("KIND");
   const auto outcome_col = rows[0].find("OUTCOME");
@@ -146,6 +148,49 @@ TEST_F(ReviewTest, LogTableIsAlignedAndColouredOnlyWhenAsked) {
   EXPECT_NE(coloured.str().find("\033[32mconfirmed\033[0m"), std::string::npos);
   auto parsed = json::parse(asjson.str());
   EXPECT_EQ(parsed.as_array().size(), static_cast<std::size_t>(confirmed_));
+}
+
+TEST(LogView, ReasonsAreShownOnceAndWholeWrappedToTheTerminal) {
+  const std::string budget =
+      "budgets.household: 212.40 EUR of 250.00 EUR used in 2026-12, this basket of 45.90 EUR "
+      "would take it to 258.30 EUR, above the monthly cap";
+  const std::string brand = "rules.brand: Brother toner has not been bought before";
+  const auto decisions = json::parse(R"([{"id": "D7", "seq": 7, "at_ms": 1700000000000,
+      "kind": "needs.grouped", "subject": "basket:3", "outcome": "needs-approval",
+      "reasons": [")" + budget + R"(", "toner:TN-2420: )" +
+                                     budget + R"(", "toner:TN-2420: )" + brand + R"("],
+      "causes": [5, 6]}])")
+                             .as_array();
+  std::ostringstream out;
+  stewardctl::renderLog(decisions, OutputStyle{}, out, 60);
+  const std::string text = out.str();
+  for (const auto& l : lines(text))  // the reasons' lines, under the decision's row
+    if (l.substr(0, 4) == "    ") {
+      EXPECT_LE(ledger::displayWidth(l), 60u) << l;
+    }
+  EXPECT_EQ(text.find("…"), std::string::npos) << text;
+  // Joined back, the wrapped lines hold each reason exactly once.
+  std::string flat;
+  for (const auto& l : lines(text))
+    if (l.substr(0, 4) == "    ") flat += l.substr(l.find_first_not_of(" -")) + ' ';
+  auto occurrences = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = flat.find(what); at != std::string::npos; at = flat.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(occurrences(budget), 1u) << text;
+  EXPECT_EQ(occurrences("toner:TN-2420: " + brand), 1u) << text;
+  EXPECT_EQ(occurrences("toner:TN-2420: budgets"), 0u) << text;
+}
+
+TEST(LogView, WrapTextBreaksAtSpacesAndSplitsOverlongWords) {
+  EXPECT_EQ(stewardctl::wrapText("one two three", 7),
+            (std::vector<std::string>{"one two", "three"}));
+  EXPECT_EQ(stewardctl::wrapText("abcdefghij", 4),
+            (std::vector<std::string>{"abcd", "efgh", "ij"}));
+  EXPECT_EQ(stewardctl::wrapText("one two", 0), (std::vector<std::string>{"one two"}));
+  EXPECT_EQ(stewardctl::wrapText("", 10), (std::vector<std::string>{""}));
 }
 
 TEST_F(ReviewTest, ExplainWalksBackToTheSignal) {
