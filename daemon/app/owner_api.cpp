@@ -96,10 +96,30 @@ bus::OpResult<std::string> OwnerApi::log(const bus::LogQuery& q) {
   query.since = q.since;
   query.device = q.device;
   query.kind = q.kind;
-  query.limit = q.limit;
+  query.limit = q.limit == 0 ? bus::kMaxLogPage : std::min(q.limit, bus::kMaxLogPage);
+  query.after_seq = q.after_seq;
   auto r = ledger::queryLog(hub_.ledger_->database(), query);
   if (!r) return bus::invalidArgument(r.error().message);
   return boost::json::serialize(*r);
+}
+
+bus::OpResult<bus::Page> OwnerApi::logPage(const bus::LogQuery& q) {
+  ledger::LogQuery query;
+  query.since = q.since;
+  query.device = q.device;
+  query.kind = q.kind;
+  query.limit = q.limit == 0 ? bus::kMaxLogPage : std::min(q.limit, bus::kMaxLogPage);
+  query.after_seq = q.after_seq.value_or(0);
+  auto r = ledger::queryLog(hub_.ledger_->database(), query);
+  if (!r) return bus::invalidArgument(r.error().message);
+  bus::Page page;
+  if (r->size() == query.limit) {
+    if (const auto* last = r->back().if_object())
+      if (const auto* seq = last->if_contains("seq"); seq && seq->is_int64())
+        page.next_cursor = seq->as_int64();
+  }
+  page.text = boost::json::serialize(*r);
+  return page;
 }
 
 bus::OpResult<std::string> OwnerApi::explain(std::string_view id) {
@@ -120,12 +140,26 @@ bus::OpResult<bus::CheckReport> OwnerApi::verify() {
 }
 
 bus::OpResult<std::string> OwnerApi::exportLog(bus::ExportFormat format) {
+  // The unpaged form answers the first chunk only; ExportChunk reads the rest.
+  auto chunk = exportChunk(format, 0, bus::kMaxExportChunk);
+  if (!chunk) return chunk.error();
+  return std::move(chunk->text);
+}
+
+bus::OpResult<bus::Page> OwnerApi::exportChunk(bus::ExportFormat format, std::int64_t after_seq,
+                                               std::uint32_t max_rows) {
+  const std::uint32_t rows =
+      max_rows == 0 ? bus::kMaxExportChunk : std::min(max_rows, bus::kMaxExportChunk);
   std::ostringstream out;
   const auto f =
       format == bus::ExportFormat::csv ? ledger::ExportFormat::csv : ledger::ExportFormat::jsonl;
-  if (auto r = ledger::exportDecisions(hub_.ledger_->database(), f, out); !r)
-    return bus::failed(r.error().message);
-  return out.str();
+  auto last = ledger::exportChunk(hub_.ledger_->database(), f, after_seq, rows, out);
+  if (!last) return bus::failed(last.error().message);
+  // The cursor is the last seq written; an empty chunk (cursor 0) is the end.
+  bus::Page page;
+  page.text = std::move(out).str();
+  page.next_cursor = *last;
+  return page;
 }
 
 bus::OpResult<std::string> OwnerApi::approvals() {

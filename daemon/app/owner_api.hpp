@@ -23,6 +23,9 @@ class OwnerApi final : public bus::Operations {
   bus::OpResult<std::string> explain(std::string_view decision_id) override;
   bus::OpResult<bus::CheckReport> verify() override;
   bus::OpResult<std::string> exportLog(bus::ExportFormat format) override;
+  bus::OpResult<bus::Page> logPage(const bus::LogQuery& query) override;
+  bus::OpResult<bus::Page> exportChunk(bus::ExportFormat format, std::int64_t after_seq,
+                                       std::uint32_t max_rows) override;
   bus::OpResult<std::string> approvals() override;
 
   bus::OpResult<std::string> approve(std::string_view approval_id,

@@ -125,6 +125,24 @@ class DbusService::Adaptor final
       return unwrap(ops_.log(query));
     });
   }
+  std::tuple<std::string, int64_t> LogPage(const int64_t& since_unix_ms, const std::string& device,
+                                           const std::string& kind, const int64_t& after_seq,
+                                           const uint32_t& limit) override {
+    return serve("LogPage", [&](const Caller&) {
+      if (since_unix_ms < 0) raise(invalidArgument("since_unix_ms is negative"));
+      if (after_seq < 0) raise(invalidArgument("after_seq is negative"));
+      checkToken("device", device, true);
+      checkToken("kind", kind, true);
+      LogQuery query;
+      if (since_unix_ms > 0) query.since = core::fromUnixMillis(since_unix_ms);
+      query.device = device;
+      query.kind = kind;
+      query.limit = limit;
+      query.after_seq = after_seq;
+      auto page = unwrap(ops_.logPage(query));
+      return std::tuple<std::string, int64_t>{std::move(page.text), page.next_cursor};
+    });
+  }
   std::string Explain(const std::string& decision_id) override {
     return serve("Explain", [&](const Caller&) {
       checkToken("decision id", decision_id, false);
@@ -144,6 +162,18 @@ class DbusService::Adaptor final
         raise(invalidArgument("unknown export format \"" + format.substr(0, 32) +
                               "\"; expected jsonl or csv"));
       return unwrap(ops_.exportLog(*parsed));
+    });
+  }
+  std::tuple<std::string, int64_t> ExportChunk(const std::string& format, const int64_t& after_seq,
+                                               const uint32_t& max_rows) override {
+    return serve("ExportChunk", [&](const Caller&) {
+      const auto parsed = parseExportFormat(format);
+      if (!parsed)
+        raise(invalidArgument("unknown export format \"" + format.substr(0, 32) +
+                              "\"; expected jsonl or csv"));
+      if (after_seq < 0) raise(invalidArgument("after_seq is negative"));
+      auto page = unwrap(ops_.exportChunk(*parsed, after_seq, max_rows));
+      return std::tuple<std::string, int64_t>{std::move(page.text), page.next_cursor};
     });
   }
   std::string Approvals() override {

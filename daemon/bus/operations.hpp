@@ -65,7 +65,20 @@ struct LogQuery {
   std::optional<core::TimePoint> since;  // only decisions at or after this time
   std::string device;                    // only decisions about this device ("" any)
   std::string kind;                      // only decisions of this kind ("" any)
-  std::uint32_t limit = 0;               // at most this many, newest last (0: no limit)
+  std::uint32_t limit = 0;               // at most this many, newest last (0: kMaxLogPage)
+  // Set: a page, the first `limit` matches after this seq, oldest first.
+  std::optional<std::int64_t> after_seq;
+};
+
+// No answer over the bus holds more than one page: the daemon's memory and the time its loop is
+// busy stay bounded however long the ledger grows. Larger requests are capped to these.
+inline constexpr std::uint32_t kMaxLogPage = 500;       // decisions per Log / LogPage answer
+inline constexpr std::uint32_t kMaxExportChunk = 2000;  // decisions per ExportChunk answer
+
+// One page of a listing and where the next one starts (0: this was the last page).
+struct Page {
+  std::string text;
+  std::int64_t next_cursor = 0;
 };
 
 enum class ExportFormat { jsonl, csv };
@@ -112,6 +125,10 @@ class Operations {
   virtual OpResult<std::string> explain(std::string_view decision_id) = 0;
   virtual OpResult<CheckReport> verify() = 0;
   virtual OpResult<std::string> exportLog(ExportFormat format) = 0;
+  // Paged forms of log and exportLog; `query.after_seq` is always set for logPage.
+  virtual OpResult<Page> logPage(const LogQuery& query) = 0;
+  virtual OpResult<Page> exportChunk(ExportFormat format, std::int64_t after_seq,
+                                     std::uint32_t max_rows) = 0;
   virtual OpResult<std::string> approvals() = 0;
 
   virtual OpResult<std::string> approve(std::string_view approval_id, const Caller& caller) = 0;

@@ -260,7 +260,8 @@ Result<json::array> queryLog(Database& db, const LogQuery& query) {
       "      OR CASE WHEN json_valid(input) THEN json_extract(input, '$.device_id') END = ?2"
       "      OR CASE WHEN json_valid(input) THEN json_extract(input, '$.device') END = ?2)"
       " AND (?3 IS NULL OR kind = ?3 OR substr(kind, 1, length(?3) + 1) = ?3 || '.')"
-      " ORDER BY seq DESC LIMIT ?4");
+      " AND (?5 IS NULL OR seq > ?5)" +
+      std::string(query.after_seq ? " ORDER BY seq LIMIT ?4" : " ORDER BY seq DESC LIMIT ?4"));
   if (!q) return q.error();
   if (query.since) {
     q->bind(1, static_cast<std::int64_t>(core::toUnixMillis(*query.since)));
@@ -278,9 +279,14 @@ Result<json::array> queryLog(Database& db, const LogQuery& query) {
     q->bind(3, query.kind);
   }
   q->bind(4, query.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(query.limit));
+  if (query.after_seq) {
+    q->bind(5, *query.after_seq);
+  } else {
+    q->bindNull(5);
+  }
   auto rows = collect(*q);
   if (!rows) return rows.error();
-  std::reverse(rows->begin(), rows->end());
+  if (!query.after_seq) std::reverse(rows->begin(), rows->end());
   return rows;
 }
 
@@ -361,17 +367,23 @@ Result<ExportFormat> parseExportFormat(std::string_view name) {
   return core::fail("export format must be jsonl or csv, got \"" + std::string(name) + "\"");
 }
 
-Result<void> exportDecisions(Database& db, ExportFormat format, std::ostream& out) {
+Result<std::int64_t> exportChunk(Database& db, ExportFormat format, std::int64_t after_seq,
+                                 std::size_t max_rows, std::ostream& out) {
   auto has = db.hasTable("decisions");
   if (!has) return has.error();
   if (!*has) return core::fail("not a Steward ledger: it has no decisions table");
-  auto q = db.prepare("SELECT " + std::string(kDecisionColumns) + " FROM decisions ORDER BY seq");
+  auto q = db.prepare("SELECT " + std::string(kDecisionColumns) +
+                      " FROM decisions WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   if (!q) return q.error();
-  if (format == ExportFormat::csv) {
+  q->bind(1, after_seq);
+  q->bind(2, max_rows == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(max_rows));
+  if (format == ExportFormat::csv && after_seq == 0) {
     out << "seq,id,at,at_ms,kind,subject,input,outcome,reasons,policy_revision,causes,prev_hash,"
            "hash\r\n";
   }
+  std::int64_t last = 0;
   if (auto done = q->forEach([&](auto&) {
+        last = q->int64(0);
         if (format == ExportFormat::jsonl) {
           out << json::serialize(decisionJson(*q)) << '\n';
           return;
@@ -388,6 +400,12 @@ Result<void> exportDecisions(Database& db, ExportFormat format, std::ostream& ou
       !done)
     return done.error();
   if (!out) return core::fail("export: writing the output failed");
+  return last;
+}
+
+Result<void> exportDecisions(Database& db, ExportFormat format, std::ostream& out) {
+  auto last = exportChunk(db, format, 0, 0, out);
+  if (!last) return last.error();
   return {};
 }
 

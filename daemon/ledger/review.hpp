@@ -33,6 +33,9 @@ struct LogQuery {
   std::string device;     // "" = any; else subject "device:<id>" or input.device_id/device = id
   std::string kind;       // "" = any; "approval" matches "approval" and "approval.*"
   std::size_t limit = 0;  // the newest `limit` (shown oldest first); 0 = all
+  // Set: a page instead, the first `limit` matches with seq > after_seq, oldest first (each
+  // call does one page of work; the caller passes the last seq it got as the next after_seq).
+  std::optional<std::int64_t> after_seq;
 };
 // "--since" as people type it: a UTC time (see parseUtc) or a duration back from `now` ("48h").
 Result<core::TimePoint> parseSince(std::string_view text, core::TimePoint now);
@@ -56,6 +59,10 @@ Result<ExportFormat> parseExportFormat(std::string_view name);  // "jsonl" | "cs
 // Every decision in order, every column (the CSV keeps input/reasons/causes as the exact stored
 // text the hashes cover, so an export can be verified independently). Streams; constant memory.
 Result<void> exportDecisions(Database& db, ExportFormat format, std::ostream& out);
+// One chunk of that export: at most `max_rows` decisions with seq > after_seq (the CSV header
+// only when after_seq is 0). Answers the last seq written, 0 when there was none.
+Result<std::int64_t> exportChunk(Database& db, ExportFormat format, std::int64_t after_seq,
+                                 std::size_t max_rows, std::ostream& out);
 
 // --- approvals -----------------------------------------------------------------------------
 Result<boost::json::array> queryApprovals(Database& db, bool pending_only);

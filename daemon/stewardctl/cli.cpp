@@ -244,9 +244,45 @@ std::optional<int> runOverDbus(const Context& ctx, HubClient& hub) {
         if (!since) return ctx.fail("--since: " + since.error().message);
         since_ms = std::max<std::int64_t>(1, core::toUnixMillis(*since));
       }
-      return text(
-          [&](P& p) { return p.Log(since_ms, inv.device, inv.kind, inv.limit); },
-          [&](const json::value& v) { renderLog(array(v), ctx.style, ctx.out, ctx.width); });
+      if (inv.limit != 0)  // the newest few: one answer (the daemon caps it at a page)
+        return text(
+            [&](P& p) { return p.Log(since_ms, inv.device, inv.kind, inv.limit); },
+            [&](const json::value& v) { renderLog(array(v), ctx.style, ctx.out, ctx.width); });
+      // The whole history, a page at a time, each page printed as it comes: neither side ever
+      // holds more than a page. --json prints one array all the same.
+      std::int64_t cursor = 0;
+      bool first_page = true, any = false;
+      if (inv.json) ctx.out << '[';
+      while (true) {
+        using PageReply = std::tuple<std::string, std::int64_t>;
+        auto reply = hub.call<PageReply>(
+            [&](P& p) { return p.LogPage(since_ms, inv.device, inv.kind, cursor, 0); });
+        if (!reply.ok()) {
+          if (first_page && reply.unreachable()) return std::nullopt;
+          if (inv.json && !first_page) ctx.out << "]\n";
+          return failure(ctx, reply);
+        }
+        first_page = false;
+        auto& [page_text, next] = *reply.value;
+        boost::system::error_code ec;
+        const json::value page = json::parse(page_text, ec);
+        if (ec || !page.is_array()) return ctx.fail("stewardd sent a malformed log page");
+        if (inv.json) {
+          for (const auto& d : page.get_array()) {
+            if (any) ctx.out << ',';
+            ctx.out << json::serialize(d);
+            any = true;
+          }
+        } else if (!page.get_array().empty() || !any) {
+          renderLog(array(page), ctx.style, ctx.out, ctx.width);  // empty only when nothing matched
+          any = true;
+        }
+        ctx.out.flush();
+        if (next <= cursor) break;  // 0: the last page (a cursor never goes back)
+        cursor = next;
+      }
+      if (inv.json) ctx.out << "]\n";
+      return kExitOk;
     }
     case Verb::explain:
       return text([&](P& p) { return p.Explain(target); },
@@ -264,12 +300,22 @@ std::optional<int> runOverDbus(const Context& ctx, HubClient& hub) {
       return shown != kExitOk ? shown : intact ? kExitOk : kExitFailed;
     }
     case Verb::exportLog: {
-      auto reply = hub.call<std::string>([&](P& p) { return p.Export(inv.format); });
-      if (!reply.ok()) {
-        if (reply.unreachable()) return std::nullopt;
-        return failure(ctx, reply);
+      // Chunk by chunk, each written as it comes.
+      std::int64_t cursor = 0;
+      for (bool first = true;; first = false) {
+        using Chunk = std::tuple<std::string, std::int64_t>;
+        auto reply = hub.call<Chunk>([&](P& p) { return p.ExportChunk(inv.format, cursor, 0); });
+        if (!reply.ok()) {
+          if (first && reply.unreachable()) return std::nullopt;
+          return failure(ctx, reply);
+        }
+        const auto& [data, next] = *reply.value;
+        ctx.out << data;
+        ctx.out.flush();
+        if (!ctx.out) return ctx.fail("export: writing the output failed");
+        if (next <= cursor) break;  // 0: the end (a cursor never goes back)
+        cursor = next;
       }
-      ctx.out << *reply.value;
       return kExitOk;
     }
     case Verb::approvals:

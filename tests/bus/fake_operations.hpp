@@ -61,6 +61,20 @@ class FakeOperations final : public bus::Operations {
   bus::OpResult<std::string> exportLog(bus::ExportFormat f) override {
     return answer("export", f == bus::ExportFormat::csv ? "csv" : "jsonl");
   }
+  bus::OpResult<bus::Page> logPage(const bus::LogQuery& q) override {
+    auto text = answer("log_page", "after=" + std::to_string(q.after_seq.value_or(-1)) +
+                                       " limit=" + std::to_string(q.limit));
+    if (!text) return text.error();
+    return bus::Page{*text, 0};
+  }
+  bus::OpResult<bus::Page> exportChunk(bus::ExportFormat f, std::int64_t after,
+                                       std::uint32_t rows) override {
+    auto text = answer("export_chunk", std::string(f == bus::ExportFormat::csv ? "csv" : "jsonl") +
+                                           " after=" + std::to_string(after) +
+                                           " rows=" + std::to_string(rows));
+    if (!text) return text.error();
+    return bus::Page{*text, 0};
+  }
   bus::OpResult<std::string> approvals() override { return answer("approvals", ""); }
   bus::OpResult<std::string> approve(std::string_view id, const bus::Caller& c) override {
     return answer("approve", std::string(id), c);

@@ -63,7 +63,7 @@ TEST_F(ControlsTest, ResumeIsRecordedAndLinkedToThePause) {
   auto r = controls_->resume("", 1001);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_FALSE(*controls_->globallyPaused());
-  auto log = queryLog(ledger_->database(), LogQuery{{}, {}, "purchasing.resumed", 0});
+  auto log = queryLog(ledger_->database(), LogQuery{{}, {}, "purchasing.resumed", 0, {}});
   ASSERT_EQ(log->size(), 1u);
   EXPECT_EQ(log->at(0).at("causes").as_array().at(0).as_int64(), p->decision_seq);
   EXPECT_EQ(log->at(0).at("input").at("uid").as_int64(), 1001);
@@ -74,7 +74,7 @@ TEST_F(ControlsTest, DevicePauseAppliesToThatDeviceOnly) {
   EXPECT_TRUE(controls_->pausedFor("printer-1")->has_value());
   EXPECT_FALSE(controls_->pausedFor("meter-1")->has_value());
   EXPECT_FALSE(*controls_->globallyPaused());
-  auto log = queryLog(ledger_->database(), LogQuery{{}, "printer-1", {}, 0});
+  auto log = queryLog(ledger_->database(), LogQuery{{}, "printer-1", {}, 0, {}});
   ASSERT_EQ(log->size(), 1u) << "the device filter finds the pause";
 }
 

@@ -138,10 +138,18 @@ TEST_F(StewardctlDbusTest, ListingsPrintTheHubsDocuments) {
   EXPECT_EQ(ops.last("log")->argument,
             "since=1777593600000 device=printer-office kind=need limit=5");
 
-  ops.answers.emplace("export", std::string("seq,id\n1,D1\n"));
+  // Without --limit the whole history, page by page from the start (one page here).
+  ops.answers.emplace("log_page", std::string(R"([{"seq":1,"id":"D1"}])"));
+  auto all_run = ctl({"log", "--json"});
+  EXPECT_EQ(all_run.code, 0) << all_run.output;
+  EXPECT_EQ(all_run.output, "[{\"seq\":1,\"id\":\"D1\"}]\n");
+  EXPECT_EQ(ops.last("log_page")->argument, "after=0 limit=0");
+
+  ops.answers.emplace("export_chunk", std::string("seq,id\n1,D1\n"));
   auto exported = ctl({"export", "--format", "csv"});
   EXPECT_EQ(exported.output, "seq,id\n1,D1\n");
-  EXPECT_EQ(ops.last("export")->argument, "csv");
+  ASSERT_NE(ops.last("export_chunk"), nullptr);
+  EXPECT_EQ(ops.last("export_chunk")->argument, "csv after=0 rows=0");
 }
 
 TEST_F(StewardctlDbusTest, ExitCodesFollowTheAnswer) {

@@ -101,27 +101,27 @@ TEST_F(ReviewTest, LogFiltersByKindDeviceTimeAndLimit) {
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), static_cast<std::size_t>(confirmed_));
 
-  auto offers = queryLog(db, LogQuery{{}, {}, "offer", 0});
+  auto offers = queryLog(db, LogQuery{{}, {}, "offer", 0, {}});
   ASSERT_EQ(offers->size(), 6u) << "\"offer\" matches offer.* but not other kinds";
-  auto exact = queryLog(db, LogQuery{{}, {}, "offer.rejected", 0});
+  auto exact = queryLog(db, LogQuery{{}, {}, "offer.rejected", 0, {}});
   EXPECT_EQ(exact->size(), 2u);
-  EXPECT_TRUE(queryLog(db, LogQuery{{}, {}, "offe", 0})->empty()) << "no partial words";
+  EXPECT_TRUE(queryLog(db, LogQuery{{}, {}, "offe", 0, {}})->empty()) << "no partial words";
 
-  auto meter = queryLog(db, LogQuery{{}, "meter-1", {}, 0});
+  auto meter = queryLog(db, LogQuery{{}, "meter-1", {}, 0, {}});
   ASSERT_EQ(meter->size(), 2u) << "subject device:meter-1 and input.device_id meter-1";
   EXPECT_EQ(meter->at(1).at("subject").as_string(), "need:n2");
 
   auto since =
-      queryLog(db, LogQuery{startTime() + std::chrono::seconds(confirmed_ - 2), {}, {}, 0});
+      queryLog(db, LogQuery{startTime() + std::chrono::seconds(confirmed_ - 2), {}, {}, 0, {}});
   ASSERT_EQ(since->size(), 2u);
   EXPECT_EQ(since->at(1).at("seq").as_int64(), confirmed_);
 
-  auto newest = queryLog(db, LogQuery{{}, {}, {}, 3});
+  auto newest = queryLog(db, LogQuery{{}, {}, {}, 3, {}});
   ASSERT_EQ(newest->size(), 3u);
   EXPECT_EQ(newest->at(0).at("seq").as_int64(), confirmed_ - 2) << "the newest, oldest first";
   EXPECT_EQ(newest->at(2).at("seq").as_int64(), confirmed_);
 
-  auto bad = queryLog(db, LogQuery{{}, {}, "offer%", 0});
+  auto bad = queryLog(db, LogQuery{{}, {}, "offer%", 0, {}});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("kind filter"), std::string::npos);
 }
