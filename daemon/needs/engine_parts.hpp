@@ -99,11 +99,6 @@ inline boost::json::object forecastJson(const Forecast& f, const std::string& un
   return o;
 }
 
-inline std::optional<core::Money> times(const std::optional<core::Money>& unit, int quantity) {
-  if (!unit || quantity < 0 || unit->minor > INT64_MAX / std::max(quantity, 1)) return std::nullopt;
-  return core::Money{unit->minor * quantity, unit->currency};
-}
-
 // What the gate is asked about one need bought from `retailer`.
 inline ItemCheck itemCheck(const Need& n, const std::string& retailer, core::TimePoint now) {
   ItemCheck c;
@@ -112,7 +107,7 @@ inline ItemCheck itemCheck(const Need& n, const std::string& retailer, core::Tim
   c.category = n.category;
   c.quantity = n.quantity;
   c.unit_price = n.unit_price;
-  c.estimate = times(n.unit_price, n.quantity);
+  c.estimate = n.estimate();
   for (const auto& src : n.sources)
     if (src.active) c.devices.push_back(src.device_id);
   c.retailer = retailer;

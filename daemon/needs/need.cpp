@@ -1,7 +1,9 @@
 // See need.hpp: names of states and kinds as stored and shown, and the lifecycle's legal moves.
 #include "needs/need.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <utility>
 
 #include "needs/gate.hpp"
@@ -101,6 +103,12 @@ std::size_t Need::activeSources() const {
   for (const auto& s : sources)
     n += s.active ? 1 : 0;
   return n;
+}
+
+std::optional<core::Money> Need::estimate() const {
+  if (!unit_price || quantity < 0 || unit_price->minor > INT64_MAX / std::max(quantity, 1))
+    return std::nullopt;
+  return core::Money{unit_price->minor * quantity, unit_price->currency};
 }
 
 }  // namespace steward::needs

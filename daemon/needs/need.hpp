@@ -84,6 +84,9 @@ struct Need {
   const NeedSource* source(std::string_view device_id, std::string_view key) const;
   NeedSource* source(std::string_view device_id, std::string_view key);
   std::size_t activeSources() const;
+  // unit_price × quantity: what buying it is expected to cost; none without a price (or on
+  // overflow).
+  std::optional<core::Money> estimate() const;
 };
 
 // A group of open needs bought from one retailer in one window; what negotiation asks quotes for.

@@ -41,14 +41,6 @@ boost::json::object actorJson(const Actor& a) {
   return o;
 }
 
-std::optional<core::Money> estimateOf(const needs::Need& n) {
-  if (!n.unit_price || n.quantity <= 0) return std::nullopt;
-  core::Money m = *n.unit_price;
-  if (m.minor > 0 && m.minor > INT64_MAX / n.quantity) return std::nullopt;
-  m.minor *= n.quantity;
-  return m;
-}
-
 // "P12" or "12" → 12.
 std::optional<std::int64_t> parsePurchaseName(std::string_view text) {
   if (!text.empty() && (text.front() == 'P' || text.front() == 'p')) text.remove_prefix(1);
@@ -134,8 +126,8 @@ Result<std::vector<Hold>> Purchasing::holdsFor(const Purchase& p, const policy::
   for (auto id : p.needs) {
     const auto need = d_.needs.liveNeed(id);
     if (!need) return core::conflict("need " + std::to_string(id) + " is no longer live");
-    const auto e = estimateOf(*need);
-    if (!e) continue;
+    const auto e = need->estimate();
+    if (!e || e->minor <= 0) continue;  // no price known: nothing to hold
     auto [it, fresh] = by_category.try_emplace(need->category, *e);
     if (!fresh) {
       auto sum = core::add(it->second, *e);
@@ -223,7 +215,7 @@ Result<Purchase> Purchasing::take(const needs::Basket& basket) {
                                {"description", need->description},
                                {"category", need->category},
                                {"quantity", need->quantity}};
-      if (const auto e = estimateOf(*need))
+      if (const auto e = need->estimate())
         line["estimate"] =
             boost::json::object{{"amount_minor", e->minor}, {"currency", e->currency.view()}};
       lines.push_back(std::move(line));
